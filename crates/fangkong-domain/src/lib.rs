@@ -1,0 +1,20 @@
+//! # fangkong-domain
+//!
+//! The vocabulary of fangkong: regions and their codes, forms and report
+//! values, users and roles, the hash chain that makes history
+//! tamper-evident, and the text of the daily bulletin.
+//!
+//! Everything here is pure: no I/O, no async, no database, no JSON. A value
+//! that exists is valid (`RegionCode::parse`, `Form::values_from_pairs`), so
+//! the layers outside never check again.
+
+pub mod bulletin;
+pub mod chain;
+pub mod error;
+pub mod form;
+pub mod region;
+pub mod report;
+pub mod user;
+
+pub use error::FieldError;
+pub mod audit;

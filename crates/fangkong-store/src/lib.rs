@@ -1,0 +1,287 @@
+//! # fangkong-store
+//!
+//! The storage contract: what the service layer needs from a database, split
+//! by area ([`RegionStore`], [`ReportStore`], [`UserStore`], [`AuditStore`])
+//! for reads, and one [`WriteTx`] for every write, so that a change, its
+//! roll-up and its audit entry commit together or not at all.
+//!
+//! Invariants:
+//! - no SQL here; each engine crate (`fangkong-store-sqlite`,
+//!   `fangkong-store-postgres`) implements the contract with its own migrations;
+//! - the engines store what they are given: hashing, validation, roll-up rules
+//!   and authorization live in the service layer, once.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use fangkong_domain::audit::AuditEntry;
+use fangkong_domain::chain::Hash;
+use fangkong_domain::form::Values;
+use fangkong_domain::region::{Level, Region, RegionCode};
+use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus};
+use fangkong_domain::user::Role;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A uniqueness rule or a concurrent change: try again or fix the input.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The two chains of tamper-evident history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    Report,
+    Audit,
+}
+
+impl Chain {
+    pub fn name(self) -> &'static str {
+        match self {
+            Chain::Report => "report",
+            Chain::Audit => "audit",
+        }
+    }
+}
+
+/// The last entry of a chain: its sequence number and hash (0 and
+/// [`Hash::GENESIS`] for an empty chain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: Hash,
+}
+
+/// A region's figures for one day: its own report where it has one,
+/// otherwise the sum of its children's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayFigure {
+    pub date: NaiveDate,
+    pub values: Values,
+    /// Whether the figure is the region's own report (not a sum of children).
+    pub own: bool,
+}
+
+/// The figure of one child region on one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildFigure {
+    pub region: RegionCode,
+    pub values: Values,
+    pub own: bool,
+}
+
+/// How many units at a level below a region should have filed, did, and did on time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompletenessCounts {
+    pub expected: u64,
+    pub filed: u64,
+    pub on_time: u64,
+}
+
+/// A unit that has not filed, or filed late.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitStatus {
+    pub region: RegionCode,
+    pub name: String,
+    /// When the first version came in; `None` when nothing came.
+    pub filed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub region: RegionCode,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub region: RegionCode,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub key: ReportKey,
+    pub version: i32,
+    pub status: ReviewStatus,
+    pub note: String,
+    pub reviewer: String,
+    pub at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait RegionStore: Send + Sync {
+    async fn region(&self, code: &RegionCode) -> Result<Option<Region>>;
+    /// The regions among `codes` that exist (in no particular order).
+    async fn regions(&self, codes: &[RegionCode]) -> Result<Vec<Region>>;
+    async fn children(&self, code: &RegionCode) -> Result<Vec<Region>>;
+    /// Regions in the subtree at `path` whose name contains `query` or whose code starts with it.
+    async fn search_regions(&self, path: &str, query: &str, limit: u32) -> Result<Vec<Region>>;
+    /// How many regions of each level lie in the subtree at `path` (itself included).
+    async fn count_by_level(&self, path: &str) -> Result<Vec<(Level, u64)>>;
+    /// Every region at `level` in the subtree at `path`, ordered by code (for exports and the demo).
+    async fn regions_at_level(&self, path: &str, level: Level) -> Result<Vec<Region>>;
+}
+
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    async fn current_report(&self, key: &ReportKey) -> Result<Option<ReportVersion>>;
+    /// Every version of one report, oldest first.
+    async fn report_history(&self, key: &ReportKey) -> Result<Vec<ReportVersion>>;
+    /// A region's figure for each day in `[from, to]` that has one, in date order.
+    async fn figures(
+        &self,
+        form: &str,
+        region: &RegionCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayFigure>>;
+    /// The figures of a region's children on one day (children without figures are left out).
+    async fn child_figures(
+        &self,
+        form: &str,
+        parent: &RegionCode,
+        date: NaiveDate,
+    ) -> Result<Vec<ChildFigure>>;
+    async fn completeness(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        date: NaiveDate,
+        deadline: DateTime<Utc>,
+    ) -> Result<CompletenessCounts>;
+    /// Units at `level` in the subtree that filed nothing for the day, by code.
+    async fn missing_units(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        date: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<UnitStatus>>;
+    /// Units at `level` in the subtree whose first filing came after `deadline`.
+    async fn late_units(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        date: NaiveDate,
+        deadline: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<UnitStatus>>;
+    /// Current versions in the subtree at `path` for `[from, to]`, by date then region.
+    async fn current_reports(
+        &self,
+        form: &str,
+        path: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ReportVersion>>;
+    /// Current versions in the subtree filed before `filed_before` that no one has reviewed.
+    async fn unreviewed(
+        &self,
+        path: &str,
+        below_level: Level,
+        filed_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ReportVersion>>;
+    async fn reviews(&self, key: &ReportKey) -> Result<Vec<Review>>;
+    /// Report versions in chain order with `seq > after`, at most `limit`.
+    async fn report_chain(&self, after: i64, limit: u32) -> Result<Vec<ReportVersion>>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn user_by_name(&self, username: &str) -> Result<Option<StoredUser>>;
+    /// The user holding a live session whose token hashes to `token_hash`.
+    async fn user_by_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<StoredUser>>;
+    async fn users(&self, path: &str) -> Result<Vec<StoredUser>>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Audit entries in chain order with `seq > after`, at most `limit`.
+    async fn audit_chain(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// The newest entries first, optionally for one entity key.
+    async fn audit_recent(&self, entity_key: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>>;
+}
+
+/// Everything a database offers; engines implement it, the service holds an `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: RegionStore + ReportStore + UserStore + AuditStore {
+    /// `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+    /// Begin a write transaction. On PostgreSQL several may run at once; the
+    /// chain heads are locked by [`WriteTx::chain_head`], so writes to one
+    /// chain are serialized.
+    async fn begin(&self) -> Result<Box<dyn WriteTx>>;
+    async fn chain_head(&self, chain: Chain) -> Result<ChainHead>;
+}
+
+/// One write transaction. Nothing is visible to others until `commit`;
+/// dropping it without commit rolls everything back.
+#[async_trait]
+pub trait WriteTx: Send {
+    /// The head of a chain, locked until commit.
+    async fn chain_head(&mut self, chain: Chain) -> Result<ChainHead>;
+    async fn set_chain_head(&mut self, chain: Chain, head: ChainHead) -> Result<()>;
+    async fn append_audit(&mut self, entry: &AuditEntry) -> Result<()>;
+
+    async fn insert_regions(&mut self, regions: &[Region]) -> Result<u64>;
+
+    async fn insert_user(&mut self, user: &NewUser) -> Result<i64>;
+    async fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        user_id: i64,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+
+    async fn current_report(&mut self, key: &ReportKey) -> Result<Option<ReportVersion>>;
+    /// Current versions of a form on the given days (for bulk classification).
+    async fn current_reports_on(&mut self, form: &str, dates: &[NaiveDate]) -> Result<Vec<ReportVersion>>;
+    /// The regions among `regions` that have their own current report for the day.
+    async fn own_reports_among(
+        &mut self,
+        form: &str,
+        date: NaiveDate,
+        regions: &[RegionCode],
+    ) -> Result<Vec<RegionCode>>;
+    /// The sum of a region's children's figures for the day, if any child has one.
+    async fn rollup(&mut self, form: &str, date: NaiveDate, region: &RegionCode) -> Result<Option<Values>>;
+    /// Append versions (already sealed, in chain order; `depth` of each region
+    /// given alongside) and mark the versions with sequence numbers
+    /// `superseded` as no longer current.
+    async fn insert_versions(&mut self, versions: &[(ReportVersion, Level)], superseded: &[i64]) -> Result<()>;
+    /// Add `delta` to a region's roll-up for the day (creating it at zero).
+    async fn add_to_rollup(
+        &mut self,
+        form: &str,
+        date: NaiveDate,
+        region: &RegionCode,
+        level: Level,
+        delta: &Values,
+    ) -> Result<()>;
+    /// Recompute the roll-ups of a form for whole days from the current reports.
+    async fn rebuild_rollups(&mut self, form: &str, dates: &[NaiveDate]) -> Result<()>;
+    async fn insert_review(&mut self, review: &Review) -> Result<()>;
+
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
