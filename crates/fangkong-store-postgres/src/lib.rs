@@ -1,0 +1,1066 @@
+//! # fangkong-store-postgres
+//!
+//! The storage contract ([`fangkong_store`]) on PostgreSQL: the engine for
+//! several servers on one database. Writers of a chain take turns through a
+//! row lock on its head (`SELECT … FOR UPDATE`); bulk loads go through
+//! `COPY`; roll-ups are rebuilt with set-based SQL, one tree level at a time.
+//!
+//! Queries are built at run time (`sqlx::query` with `$N` placeholders): there
+//! is no database at build time. Migrations live in `migrations/` and run on
+//! [`PgStore::connect`].
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::anyhow;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgExecutor, Postgres, Row};
+
+use fangkong_domain::audit::AuditEntry;
+use fangkong_domain::chain::Hash;
+use fangkong_domain::form::{Values, MAX_FIELDS};
+use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
+use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
+use fangkong_domain::user::Role;
+use fangkong_store::{
+    AuditStore, Chain, ChainHead, ChildFigure, CompletenessCounts, DayFigure, NewUser, RegionStore,
+    ReportStore, Result, Review, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
+};
+
+pub mod testing;
+
+/// Rows per statement when regions are written in bulk.
+const REGION_CHUNK: usize = 20_000;
+/// Bytes of CSV gathered before a `COPY` chunk is sent.
+const COPY_CHUNK_BYTES: usize = 4 << 20;
+/// A batch of report versions at least this large is followed by `ANALYZE
+/// report`, so that the roll-up rebuild that usually follows is planned
+/// for the table as it now is.
+const ANALYZE_AFTER_ROWS: usize = 50_000;
+
+const VALUE_COLS: &str = "v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16";
+const REPORT_COLS: &str = "seq, form, region_code, date, version, \
+    v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, \
+    filed_by, filed_at, source, hash";
+const REGION_COLS: &str = "code, parent_code, name, level, path";
+const USER_COLS: &str = "id, username, display_name, role, region_code, password_hash, created_at";
+const AUDIT_COLS: &str = "seq, at, actor, action, entity, entity_key, before, after, hash";
+
+/// fangkong's storage on PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connect to the database at `url` and bring its schema up to date.
+    pub async fn connect(url: &str) -> anyhow::Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await
+            .map_err(|e| anyhow!("cannot connect to PostgreSQL: {e}"))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| anyhow!("cannot migrate the PostgreSQL database: {e}"))?;
+        Ok(PgStore { pool })
+    }
+
+    /// The connection pool, for tools and tests.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Errors and decoding
+
+/// A unique violation (SQLSTATE 23505) is a [`StoreError::Conflict`];
+/// anything else is [`StoreError::Other`].
+fn db_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.code().as_deref() == Some("23505") {
+            return StoreError::Conflict(d.message().to_owned());
+        }
+    }
+    StoreError::Other(anyhow!(e))
+}
+
+fn bad(what: &str, value: impl std::fmt::Debug) -> StoreError {
+    StoreError::Other(anyhow!("bad stored {what}: {value:?}"))
+}
+
+fn col<'r, T>(row: &'r PgRow, name: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(name).map_err(db_err)
+}
+
+fn code_of(s: &str) -> Result<RegionCode> {
+    RegionCode::parse(s).map_err(|_| bad("region code", s))
+}
+
+fn level_of(depth: i16) -> Result<Level> {
+    Level::from_depth(i64::from(depth)).ok_or_else(|| bad("level", depth))
+}
+
+fn hash_of(bytes: &[u8]) -> Result<Hash> {
+    Hash::from_slice(bytes).ok_or_else(|| bad("hash (length)", bytes.len()))
+}
+
+fn values_of(row: &PgRow) -> Result<Values> {
+    let mut values = Values::ZERO;
+    for (i, v) in values.0.iter_mut().enumerate() {
+        *v = row.try_get(VALUE_NAMES[i]).map_err(db_err)?;
+    }
+    Ok(values)
+}
+
+const VALUE_NAMES: [&str; MAX_FIELDS] = [
+    "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16",
+];
+
+fn region_of(row: &PgRow) -> Result<Region> {
+    let parent: Option<String> = col(row, "parent_code")?;
+    Ok(Region {
+        code: code_of(&col::<String>(row, "code")?)?,
+        parent: parent.as_deref().map(code_of).transpose()?,
+        name: col(row, "name")?,
+        level: level_of(col(row, "level")?)?,
+        path: col(row, "path")?,
+    })
+}
+
+fn version_of(row: &PgRow) -> Result<ReportVersion> {
+    let source: String = col(row, "source")?;
+    Ok(ReportVersion {
+        seq: col(row, "seq")?,
+        key: ReportKey {
+            form: col(row, "form")?,
+            region: code_of(&col::<String>(row, "region_code")?)?,
+            date: col(row, "date")?,
+        },
+        version: col(row, "version")?,
+        values: values_of(row)?,
+        filed_by: col(row, "filed_by")?,
+        filed_at: col(row, "filed_at")?,
+        source: Source::parse(&source).ok_or_else(|| bad("source", &source))?,
+        hash: hash_of(&col::<Vec<u8>>(row, "hash")?)?,
+    })
+}
+
+fn user_of(row: &PgRow) -> Result<StoredUser> {
+    let role: String = col(row, "role")?;
+    Ok(StoredUser {
+        id: col(row, "id")?,
+        username: col(row, "username")?,
+        display_name: col(row, "display_name")?,
+        role: role.parse::<Role>().map_err(|_| bad("role", &role))?,
+        region: code_of(&col::<String>(row, "region_code")?)?,
+        password_hash: col(row, "password_hash")?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+fn audit_of(row: &PgRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: col(row, "seq")?,
+        at: col(row, "at")?,
+        actor: col(row, "actor")?,
+        action: col(row, "action")?,
+        entity: col(row, "entity")?,
+        entity_key: col(row, "entity_key")?,
+        before: col(row, "before")?,
+        after: col(row, "after")?,
+        hash: hash_of(&col::<Vec<u8>>(row, "hash")?)?,
+    })
+}
+
+fn review_of(row: &PgRow) -> Result<Review> {
+    let status: String = col(row, "status")?;
+    Ok(Review {
+        key: ReportKey {
+            form: col(row, "form")?,
+            region: code_of(&col::<String>(row, "region_code")?)?,
+            date: col(row, "date")?,
+        },
+        version: col(row, "version")?,
+        status: ReviewStatus::parse(&status).ok_or_else(|| bad("review status", &status))?,
+        note: col(row, "note")?,
+        reviewer: col(row, "reviewer")?,
+        at: col(row, "at")?,
+    })
+}
+
+fn unit_of(row: &PgRow) -> Result<UnitStatus> {
+    Ok(UnitStatus {
+        region: code_of(&col::<String>(row, "code")?)?,
+        name: col(row, "name")?,
+        filed_at: col(row, "filed_at")?,
+    })
+}
+
+fn all<T>(rows: Vec<PgRow>, f: fn(&PgRow) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+fn limit(n: u32) -> i64 {
+    i64::from(n)
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// `%` `_` and `\` taken literally in a `LIKE … ESCAPE '\'` pattern.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Queries shared by the pool and a transaction
+
+async fn current_report_on<'e>(ex: impl PgExecutor<'e>, key: &ReportKey) -> Result<Option<ReportVersion>> {
+    let sql = format!(
+        "SELECT {REPORT_COLS} FROM report \
+         WHERE form = $1 AND region_code = $2 AND date = $3 AND current \
+         ORDER BY version DESC LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&key.form)
+        .bind(key.region.as_str())
+        .bind(key.date)
+        .fetch_optional(ex)
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(version_of).transpose()
+}
+
+async fn chain_head_on<'e>(ex: impl PgExecutor<'e>, chain: Chain, lock: bool) -> Result<ChainHead> {
+    let sql = if lock {
+        "SELECT seq, hash FROM chain_head WHERE name = $1 FOR UPDATE"
+    } else {
+        "SELECT seq, hash FROM chain_head WHERE name = $1"
+    };
+    let row = sqlx::query(sql)
+        .bind(chain.name())
+        .fetch_optional(ex)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::Other(anyhow!("chain_head has no row for chain {:?}", chain.name())))?;
+    Ok(ChainHead {
+        seq: col(&row, "seq")?,
+        hash: hash_of(&col::<Vec<u8>>(&row, "hash")?)?,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+#[async_trait]
+impl RegionStore for PgStore {
+    async fn region(&self, code: &RegionCode) -> Result<Option<Region>> {
+        let sql = format!("SELECT {REGION_COLS} FROM region WHERE code = $1");
+        let row = sqlx::query(&sql)
+            .bind(code.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(region_of).transpose()
+    }
+
+    async fn regions(&self, codes: &[RegionCode]) -> Result<Vec<Region>> {
+        let codes: Vec<&str> = codes.iter().map(RegionCode::as_str).collect();
+        let sql = format!("SELECT {REGION_COLS} FROM region WHERE code = ANY($1)");
+        let rows = sqlx::query(&sql)
+            .bind(&codes)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, region_of)
+    }
+
+    async fn children(&self, code: &RegionCode) -> Result<Vec<Region>> {
+        let sql = format!("SELECT {REGION_COLS} FROM region WHERE parent_code = $1 ORDER BY code");
+        let rows = sqlx::query(&sql)
+            .bind(code.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, region_of)
+    }
+
+    async fn search_regions(&self, path: &str, query: &str, limit_n: u32) -> Result<Vec<Region>> {
+        let (lo, hi) = subtree_range(path);
+        let q = like_escape(query.trim());
+        let sql = format!(
+            "SELECT {REGION_COLS} FROM region \
+             WHERE path >= $1 AND path < $2 \
+               AND (name LIKE '%' || $3 || '%' ESCAPE '\\' OR code LIKE $3 || '%' ESCAPE '\\') \
+             ORDER BY level, code LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(lo)
+            .bind(hi)
+            .bind(q)
+            .bind(limit(limit_n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, region_of)
+    }
+
+    async fn count_by_level(&self, path: &str) -> Result<Vec<(Level, u64)>> {
+        let (lo, hi) = subtree_range(path);
+        let rows = sqlx::query(
+            "SELECT level, COUNT(*) AS n FROM region WHERE path >= $1 AND path < $2 \
+             GROUP BY level ORDER BY level",
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| Ok((level_of(col(r, "level")?)?, count(col(r, "n")?))))
+            .collect()
+    }
+
+    async fn regions_at_level(&self, path: &str, level: Level) -> Result<Vec<Region>> {
+        let (lo, hi) = subtree_range(path);
+        let sql = format!(
+            "SELECT {REGION_COLS} FROM region WHERE level = $1 AND path >= $2 AND path < $3 ORDER BY code"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(level.depth())
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, region_of)
+    }
+}
+
+/// The NOT EXISTS test "this roll-up row's region has no own current report".
+const NO_OWN_REPORT: &str = "NOT EXISTS (SELECT 1 FROM report p \
+     WHERE p.form = u.form AND p.region_code = u.region_code AND p.date = u.date AND p.current)";
+
+#[async_trait]
+impl ReportStore for PgStore {
+    async fn current_report(&self, key: &ReportKey) -> Result<Option<ReportVersion>> {
+        current_report_on(&self.pool, key).await
+    }
+
+    async fn report_history(&self, key: &ReportKey) -> Result<Vec<ReportVersion>> {
+        let sql = format!(
+            "SELECT {REPORT_COLS} FROM report \
+             WHERE form = $1 AND region_code = $2 AND date = $3 ORDER BY version"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&key.form)
+            .bind(key.region.as_str())
+            .bind(key.date)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, version_of)
+    }
+
+    async fn figures(
+        &self,
+        form: &str,
+        region: &RegionCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayFigure>> {
+        let sql = format!(
+            "SELECT date, TRUE AS own, {VALUE_COLS} FROM report \
+              WHERE form = $1 AND region_code = $2 AND date BETWEEN $3 AND $4 AND current \
+             UNION ALL \
+             SELECT u.date, FALSE AS own, {VALUE_COLS} FROM rollup u \
+              WHERE u.form = $1 AND u.region_code = $2 AND u.date BETWEEN $3 AND $4 AND {NO_OWN_REPORT} \
+             ORDER BY date"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(form)
+            .bind(region.as_str())
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(DayFigure {
+                    date: col(r, "date")?,
+                    values: values_of(r)?,
+                    own: col(r, "own")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn child_figures(&self, form: &str, parent: &RegionCode, date: NaiveDate) -> Result<Vec<ChildFigure>> {
+        let sql = format!(
+            "SELECT region_code, TRUE AS own, {VALUE_COLS} \
+               FROM report JOIN region ON region.code = report.region_code \
+              WHERE region.parent_code = $2 AND form = $1 AND date = $3 AND current \
+             UNION ALL \
+             SELECT u.region_code, FALSE AS own, {VALUE_COLS} \
+               FROM rollup u JOIN region ON region.code = u.region_code \
+              WHERE region.parent_code = $2 AND u.form = $1 AND u.date = $3 AND {NO_OWN_REPORT} \
+             ORDER BY region_code"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(form)
+            .bind(parent.as_str())
+            .bind(date)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChildFigure {
+                    region: code_of(&col::<String>(r, "region_code")?)?,
+                    values: values_of(r)?,
+                    own: col(r, "own")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn completeness(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        date: NaiveDate,
+        deadline: DateTime<Utc>,
+    ) -> Result<CompletenessCounts> {
+        let (lo, hi) = subtree_range(path);
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS expected, COUNT(p.seq) AS filed, \
+                    COUNT(p.seq) FILTER (WHERE p.filed_at <= $6) AS on_time \
+               FROM region r \
+               LEFT JOIN report p ON p.form = $1 AND p.region_code = r.code AND p.date = $2 AND p.version = 1 \
+              WHERE r.level = $3 AND r.path >= $4 AND r.path < $5",
+        )
+        .bind(form)
+        .bind(date)
+        .bind(level.depth())
+        .bind(lo)
+        .bind(hi)
+        .bind(deadline)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(CompletenessCounts {
+            expected: count(col(&row, "expected")?),
+            filed: count(col(&row, "filed")?),
+            on_time: count(col(&row, "on_time")?),
+        })
+    }
+
+    async fn missing_units(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        date: NaiveDate,
+        limit_n: u32,
+    ) -> Result<Vec<UnitStatus>> {
+        let (lo, hi) = subtree_range(path);
+        let rows = sqlx::query(
+            "SELECT r.code, r.name, NULL::timestamptz AS filed_at \
+               FROM region r \
+              WHERE r.level = $3 AND r.path >= $4 AND r.path < $5 \
+                AND NOT EXISTS (SELECT 1 FROM report p \
+                     WHERE p.form = $1 AND p.region_code = r.code AND p.date = $2 AND p.version = 1) \
+              ORDER BY r.code LIMIT $6",
+        )
+        .bind(form)
+        .bind(date)
+        .bind(level.depth())
+        .bind(lo)
+        .bind(hi)
+        .bind(limit(limit_n))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        all(rows, unit_of)
+    }
+
+    async fn late_units(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        date: NaiveDate,
+        deadline: DateTime<Utc>,
+        limit_n: u32,
+    ) -> Result<Vec<UnitStatus>> {
+        let (lo, hi) = subtree_range(path);
+        let rows = sqlx::query(
+            "SELECT r.code, r.name, p.filed_at \
+               FROM region r \
+               JOIN report p ON p.form = $1 AND p.region_code = r.code AND p.date = $2 AND p.version = 1 \
+              WHERE r.level = $3 AND r.path >= $4 AND r.path < $5 AND p.filed_at > $6 \
+              ORDER BY r.code LIMIT $7",
+        )
+        .bind(form)
+        .bind(date)
+        .bind(level.depth())
+        .bind(lo)
+        .bind(hi)
+        .bind(deadline)
+        .bind(limit(limit_n))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        all(rows, unit_of)
+    }
+
+    async fn current_reports(
+        &self,
+        form: &str,
+        path: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ReportVersion>> {
+        let (lo, hi) = subtree_range(path);
+        let sql = format!(
+            "SELECT {REPORT_COLS} FROM report JOIN region ON region.code = report.region_code \
+              WHERE form = $1 AND current AND date BETWEEN $2 AND $3 \
+                AND region.path >= $4 AND region.path < $5 \
+              ORDER BY date, region_code"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(form)
+            .bind(from)
+            .bind(to)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, version_of)
+    }
+
+    async fn unreviewed(
+        &self,
+        path: &str,
+        below_level: Level,
+        filed_before: DateTime<Utc>,
+        limit_n: u32,
+    ) -> Result<Vec<ReportVersion>> {
+        let (lo, hi) = subtree_range(path);
+        let sql = format!(
+            "SELECT {REPORT_COLS} FROM report JOIN region ON region.code = report.region_code \
+              WHERE current AND region.level > $1 AND filed_at < $2 \
+                AND region.path >= $3 AND region.path < $4 \
+                AND NOT EXISTS (SELECT 1 FROM review v \
+                     WHERE v.form = report.form AND v.region_code = report.region_code \
+                       AND v.date = report.date AND v.version = report.version) \
+              ORDER BY filed_at, seq LIMIT $5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(below_level.depth())
+            .bind(filed_before)
+            .bind(lo)
+            .bind(hi)
+            .bind(limit(limit_n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, version_of)
+    }
+
+    async fn reviews(&self, key: &ReportKey) -> Result<Vec<Review>> {
+        let rows = sqlx::query(
+            "SELECT form, region_code, date, version, status, note, reviewer, at FROM review \
+              WHERE form = $1 AND region_code = $2 AND date = $3 ORDER BY id",
+        )
+        .bind(&key.form)
+        .bind(key.region.as_str())
+        .bind(key.date)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        all(rows, review_of)
+    }
+
+    async fn report_chain(&self, after: i64, limit_n: u32) -> Result<Vec<ReportVersion>> {
+        let sql = format!("SELECT {REPORT_COLS} FROM report WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .bind(limit(limit_n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, version_of)
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn user_by_name(&self, username: &str) -> Result<Option<StoredUser>> {
+        let sql = format!("SELECT {USER_COLS} FROM app_user WHERE username = $1");
+        let row = sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(user_of).transpose()
+    }
+
+    async fn user_by_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<StoredUser>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at \
+               FROM session s JOIN app_user u ON u.id = s.user_id \
+              WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(user_of).transpose()
+    }
+
+    async fn users(&self, path: &str) -> Result<Vec<StoredUser>> {
+        let (lo, hi) = subtree_range(path);
+        let rows = sqlx::query(
+            "SELECT u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at \
+               FROM app_user u JOIN region r ON r.code = u.region_code \
+              WHERE r.path >= $1 AND r.path < $2 ORDER BY u.username",
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        all(rows, user_of)
+    }
+}
+
+#[async_trait]
+impl AuditStore for PgStore {
+    async fn audit_chain(&self, after: i64, limit_n: u32) -> Result<Vec<AuditEntry>> {
+        let sql = format!("SELECT {AUDIT_COLS} FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .bind(limit(limit_n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, audit_of)
+    }
+
+    async fn audit_recent(&self, entity_key: Option<&str>, limit_n: u32) -> Result<Vec<AuditEntry>> {
+        let sql = format!(
+            "SELECT {AUDIT_COLS} FROM audit WHERE ($1::text IS NULL OR entity_key = $1) \
+             ORDER BY seq DESC LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(entity_key)
+            .bind(limit(limit_n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        all(rows, audit_of)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn begin(&self) -> Result<Box<dyn WriteTx>> {
+        let tx = self.pool.begin().await.map_err(db_err)?;
+        Ok(Box::new(PgTx { tx }))
+    }
+
+    async fn chain_head(&self, chain: Chain) -> Result<ChainHead> {
+        chain_head_on(&self.pool, chain, false).await
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Writes
+
+/// One write transaction; dropped without [`WriteTx::commit`], it rolls back.
+pub struct PgTx {
+    tx: sqlx::Transaction<'static, Postgres>,
+}
+
+impl PgTx {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+}
+
+/// One CSV field for `COPY … (FORMAT csv)`, always quoted.
+fn csv_text(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// One report version as a line of CSV, in the column order of [`COPY_REPORT`].
+fn csv_version(out: &mut String, v: &ReportVersion, level: Level) {
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{},", v.seq);
+    csv_text(out, &v.key.form);
+    out.push(',');
+    csv_text(out, v.key.region.as_str());
+    let _ = write!(out, ",{},{},{}", v.key.date.format("%Y-%m-%d"), v.version, level.depth());
+    for x in v.values.0 {
+        let _ = write!(out, ",{x}");
+    }
+    out.push(',');
+    csv_text(out, &v.filed_by);
+    let _ = write!(
+        out,
+        ",{},{},\\x",
+        v.filed_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        v.source.name()
+    );
+    for b in v.hash.0 {
+        let _ = write!(out, "{b:02x}");
+    }
+    out.push_str(",t\n");
+}
+
+const COPY_REPORT: &str = "COPY report (seq, form, region_code, date, version, depth, \
+    v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, \
+    filed_by, filed_at, source, hash, current) FROM STDIN WITH (FORMAT csv)";
+
+#[async_trait]
+impl WriteTx for PgTx {
+    async fn chain_head(&mut self, chain: Chain) -> Result<ChainHead> {
+        chain_head_on(self.conn(), chain, true).await
+    }
+
+    async fn set_chain_head(&mut self, chain: Chain, head: ChainHead) -> Result<()> {
+        let done = sqlx::query("UPDATE chain_head SET seq = $2, hash = $3 WHERE name = $1")
+            .bind(chain.name())
+            .bind(head.seq)
+            .bind(&head.hash.0[..])
+            .execute(self.conn())
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Other(anyhow!("chain_head has no row for chain {:?}", chain.name())));
+        }
+        Ok(())
+    }
+
+    async fn append_audit(&mut self, entry: &AuditEntry) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (seq, at, actor, action, entity, entity_key, before, after, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(entry.seq)
+        .bind(entry.at)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.entity)
+        .bind(&entry.entity_key)
+        .bind(entry.before.as_deref())
+        .bind(entry.after.as_deref())
+        .bind(&entry.hash.0[..])
+        .execute(self.conn())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn insert_regions(&mut self, regions: &[Region]) -> Result<u64> {
+        // One row per code (the last given wins: ON CONFLICT cannot touch a
+        // row twice in one statement), parents before children so that the
+        // parent reference holds across chunks.
+        let mut by_code: HashMap<&str, &Region> = HashMap::with_capacity(regions.len());
+        for r in regions {
+            by_code.insert(r.code.as_str(), r);
+        }
+        let mut rows: Vec<&Region> = by_code.into_values().collect();
+        rows.sort_by(|a, b| a.level.cmp(&b.level).then_with(|| a.code.cmp(&b.code)));
+
+        let started = Instant::now();
+        let mut written = 0;
+        for chunk in rows.chunks(REGION_CHUNK) {
+            let codes: Vec<&str> = chunk.iter().map(|r| r.code.as_str()).collect();
+            let parents: Vec<Option<&str>> = chunk.iter().map(|r| r.parent.as_ref().map(RegionCode::as_str)).collect();
+            let names: Vec<&str> = chunk.iter().map(|r| r.name.as_str()).collect();
+            let levels: Vec<i16> = chunk.iter().map(|r| r.level.depth()).collect();
+            let paths: Vec<&str> = chunk.iter().map(|r| r.path.as_str()).collect();
+            let done = sqlx::query(
+                "INSERT INTO region (code, parent_code, name, level, path) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int2[], $5::text[]) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent_code = excluded.parent_code, \
+                     level = excluded.level, path = excluded.path",
+            )
+            .bind(&codes)
+            .bind(&parents)
+            .bind(&names)
+            .bind(&levels)
+            .bind(&paths)
+            .execute(self.conn())
+            .await
+            .map_err(db_err)?;
+            written += done.rows_affected();
+        }
+        tracing::debug!(rows = written, elapsed = ?started.elapsed(), "regions written");
+        Ok(written)
+    }
+
+    async fn insert_user(&mut self, user: &NewUser) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO app_user (username, display_name, role, region_code, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(user.role.name())
+        .bind(user.region.as_str())
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .fetch_one(self.conn())
+        .await
+        .map_err(db_err)?;
+        col(&row, "id")
+    }
+
+    async fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        user_id: i64,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO session (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(created_at)
+            .bind(expires_at)
+            .execute(self.conn())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn current_report(&mut self, key: &ReportKey) -> Result<Option<ReportVersion>> {
+        current_report_on(self.conn(), key).await
+    }
+
+    async fn current_reports_on(&mut self, form: &str, dates: &[NaiveDate]) -> Result<Vec<ReportVersion>> {
+        let sql = format!(
+            "SELECT {REPORT_COLS} FROM report WHERE form = $1 AND date = ANY($2) AND current \
+             ORDER BY date, region_code"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(form)
+            .bind(dates)
+            .fetch_all(self.conn())
+            .await
+            .map_err(db_err)?;
+        all(rows, version_of)
+    }
+
+    async fn own_reports_among(
+        &mut self,
+        form: &str,
+        date: NaiveDate,
+        regions: &[RegionCode],
+    ) -> Result<Vec<RegionCode>> {
+        let codes: Vec<&str> = regions.iter().map(RegionCode::as_str).collect();
+        let rows = sqlx::query(
+            "SELECT DISTINCT region_code FROM report \
+              WHERE form = $1 AND date = $2 AND current AND region_code = ANY($3)",
+        )
+        .bind(form)
+        .bind(date)
+        .bind(&codes)
+        .fetch_all(self.conn())
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| code_of(&col::<String>(r, "region_code")?))
+            .collect()
+    }
+
+    async fn rollup(&mut self, form: &str, date: NaiveDate, region: &RegionCode) -> Result<Option<Values>> {
+        let sql = format!("SELECT {VALUE_COLS} FROM rollup WHERE form = $1 AND region_code = $2 AND date = $3");
+        let row = sqlx::query(&sql)
+            .bind(form)
+            .bind(region.as_str())
+            .bind(date)
+            .fetch_optional(self.conn())
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(values_of).transpose()
+    }
+
+    async fn insert_versions(&mut self, versions: &[(ReportVersion, Level)], superseded: &[i64]) -> Result<()> {
+        let started = Instant::now();
+        if !versions.is_empty() {
+            let mut copy = self.conn().copy_in_raw(COPY_REPORT).await.map_err(db_err)?;
+            let mut buf = String::with_capacity(COPY_CHUNK_BYTES + 1024);
+            for (v, level) in versions {
+                csv_version(&mut buf, v, *level);
+                if buf.len() >= COPY_CHUNK_BYTES {
+                    if let Err(e) = copy.send(buf.as_bytes()).await {
+                        let _ = copy.abort("fangkong: sending COPY data failed").await;
+                        return Err(db_err(e));
+                    }
+                    buf.clear();
+                }
+            }
+            if !buf.is_empty() {
+                if let Err(e) = copy.send(buf.as_bytes()).await {
+                    let _ = copy.abort("fangkong: sending COPY data failed").await;
+                    return Err(db_err(e));
+                }
+            }
+            copy.finish().await.map_err(db_err)?;
+        }
+        if !superseded.is_empty() {
+            sqlx::query("UPDATE report SET current = FALSE WHERE seq = ANY($1) AND current")
+                .bind(superseded)
+                .execute(self.conn())
+                .await
+                .map_err(db_err)?;
+        }
+        if versions.len() >= ANALYZE_AFTER_ROWS {
+            sqlx::query("ANALYZE report").execute(self.conn()).await.map_err(db_err)?;
+        }
+        tracing::debug!(
+            rows = versions.len(),
+            superseded = superseded.len(),
+            elapsed = ?started.elapsed(),
+            "report versions written"
+        );
+        Ok(())
+    }
+
+    async fn add_to_rollup(
+        &mut self,
+        form: &str,
+        date: NaiveDate,
+        region: &RegionCode,
+        level: Level,
+        delta: &Values,
+    ) -> Result<()> {
+        let mut q = sqlx::query(ADD_TO_ROLLUP)
+            .bind(form)
+            .bind(region.as_str())
+            .bind(date)
+            .bind(level.depth());
+        for v in delta.0 {
+            q = q.bind(v);
+        }
+        q.execute(self.conn()).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn rebuild_rollups(&mut self, form: &str, dates: &[NaiveDate]) -> Result<()> {
+        let started = Instant::now();
+        sqlx::query("DELETE FROM rollup WHERE form = $1 AND date = ANY($2)")
+            .bind(form)
+            .bind(dates)
+            .execute(self.conn())
+            .await
+            .map_err(db_err)?;
+        let sql = rebuild_level_sql();
+        for depth in (1..=Level::Grid.depth()).rev() {
+            sqlx::query(&sql)
+                .bind(form)
+                .bind(dates)
+                .bind(depth)
+                .execute(self.conn())
+                .await
+                .map_err(db_err)?;
+        }
+        tracing::debug!(form, days = dates.len(), elapsed = ?started.elapsed(), "roll-ups rebuilt");
+        Ok(())
+    }
+
+    async fn insert_review(&mut self, review: &Review) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO review (form, region_code, date, version, status, note, reviewer, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&review.key.form)
+        .bind(review.key.region.as_str())
+        .bind(review.key.date)
+        .bind(review.version)
+        .bind(review.status.name())
+        .bind(&review.note)
+        .bind(&review.reviewer)
+        .bind(review.at)
+        .execute(self.conn())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(db_err)
+    }
+}
+
+const ADD_TO_ROLLUP: &str = "INSERT INTO rollup (form, region_code, date, depth, \
+        v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+    ON CONFLICT (form, region_code, date) DO UPDATE SET \
+        v1 = rollup.v1 + excluded.v1, v2 = rollup.v2 + excluded.v2, \
+        v3 = rollup.v3 + excluded.v3, v4 = rollup.v4 + excluded.v4, \
+        v5 = rollup.v5 + excluded.v5, v6 = rollup.v6 + excluded.v6, \
+        v7 = rollup.v7 + excluded.v7, v8 = rollup.v8 + excluded.v8, \
+        v9 = rollup.v9 + excluded.v9, v10 = rollup.v10 + excluded.v10, \
+        v11 = rollup.v11 + excluded.v11, v12 = rollup.v12 + excluded.v12, \
+        v13 = rollup.v13 + excluded.v13, v14 = rollup.v14 + excluded.v14, \
+        v15 = rollup.v15 + excluded.v15, v16 = rollup.v16 + excluded.v16";
+
+/// The roll-ups of the parents of the regions at depth `$3`, for form `$1`
+/// on the days `$2`: the sums of the children's figures, a child's figure
+/// being its own current report, else its roll-up (built by the pass for
+/// the level below).
+fn rebuild_level_sql() -> String {
+    let sums: Vec<String> = VALUE_NAMES.iter().map(|v| format!("SUM({v})::bigint")).collect();
+    let sums = sums.join(", ");
+    format!(
+        "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLS}) \
+         SELECT $1, c.parent_code, c.date, $3 - 1, {sums} FROM ( \
+             SELECT region.parent_code, report.date, {VALUE_COLS} \
+               FROM report JOIN region ON region.code = report.region_code \
+              WHERE report.form = $1 AND report.date = ANY($2) AND report.depth = $3 AND report.current \
+             UNION ALL \
+             SELECT region.parent_code, u.date, {VALUE_COLS} \
+               FROM rollup u JOIN region ON region.code = u.region_code \
+              WHERE u.form = $1 AND u.date = ANY($2) AND u.depth = $3 AND {NO_OWN_REPORT} \
+         ) c \
+         WHERE c.parent_code IS NOT NULL \
+         GROUP BY c.parent_code, c.date"
+    )
+}

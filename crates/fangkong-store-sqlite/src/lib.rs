@@ -1,0 +1,1025 @@
+//! # fangkong-store-sqlite
+//!
+//! The storage contract of `fangkong-store` on SQLite, the embedded default:
+//! one file in WAL mode, created on first use, migrated on open.
+//!
+//! SQLite allows one writer at a time, so writes go through a pool of one
+//! connection (no two write transactions can wait on each other) while reads
+//! use their own pool and never block on writers (WAL).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+
+use fangkong_domain::audit::AuditEntry;
+use fangkong_domain::chain::Hash;
+use fangkong_domain::form::{Values, MAX_FIELDS};
+use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
+use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
+use fangkong_store::{
+    AuditStore, Chain, ChainHead, ChildFigure, CompletenessCounts, DayFigure, NewUser,
+    RegionStore, ReportStore, Result, Review, Store, StoreError, StoredUser, UnitStatus,
+    UserStore, WriteTx,
+};
+
+/// `v1, v2, …, v16`
+const VALUE_COLUMNS: &str = "v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16";
+const REPORT_COLUMNS: &str = "seq, form, region_code, date, version, \
+    v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, \
+    filed_by, filed_at, source, hash";
+const REGION_COLUMNS: &str = "code, parent_code, name, level, path";
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at";
+const AUDIT_COLUMNS: &str = "seq, at, actor, action, entity, entity_key, before, after, hash";
+/// Rows per multi-row INSERT: 26 parameters each, well under SQLite's 32,766.
+const INSERT_CHUNK: usize = 1000;
+
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (creating if missing) the database at `url` (`sqlite://fangkong.db`)
+    /// and apply the migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("not a SQLite URL: {url}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("cannot open SQLite database {url}"))?;
+        sqlx::migrate!("./migrations")
+            .run(&write)
+            .await
+            .context("cannot migrate the SQLite database")?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .with_context(|| format!("cannot open SQLite database {url}"))?;
+        Ok(SqliteStore { read, write })
+    }
+}
+
+fn other(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(db.message().to_owned());
+        }
+    }
+    StoreError::Other(anyhow!(e))
+}
+
+fn bad(what: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(anyhow!("stored {what} `{value}` is not valid"))
+}
+
+fn region_from_row(row: &SqliteRow) -> Result<Region> {
+    let code: String = row.try_get("code").map_err(other)?;
+    let parent: Option<String> = row.try_get("parent_code").map_err(other)?;
+    let level: i64 = row.try_get("level").map_err(other)?;
+    Ok(Region {
+        code: RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
+        parent: parent
+            .map(|p| RegionCode::parse(&p).map_err(|_| bad("region code", &p)))
+            .transpose()?,
+        name: row.try_get("name").map_err(other)?,
+        level: Level::from_depth(level).ok_or_else(|| bad("level", level))?,
+        path: row.try_get("path").map_err(other)?,
+    })
+}
+
+fn values_from_row(row: &SqliteRow) -> Result<Values> {
+    let mut values = Values::ZERO;
+    for (i, v) in values.0.iter_mut().enumerate() {
+        *v = row.try_get(format!("v{}", i + 1).as_str()).map_err(other)?;
+    }
+    Ok(values)
+}
+
+fn hash_from_row(row: &SqliteRow, column: &str) -> Result<Hash> {
+    let bytes: Vec<u8> = row.try_get(column).map_err(other)?;
+    Hash::from_slice(&bytes).ok_or_else(|| bad("hash", hex_len(&bytes)))
+}
+
+fn hex_len(bytes: &[u8]) -> String {
+    format!("of {} bytes", bytes.len())
+}
+
+fn version_from_row(row: &SqliteRow) -> Result<ReportVersion> {
+    let region: String = row.try_get("region_code").map_err(other)?;
+    let source: String = row.try_get("source").map_err(other)?;
+    Ok(ReportVersion {
+        seq: row.try_get("seq").map_err(other)?,
+        key: ReportKey {
+            form: row.try_get("form").map_err(other)?,
+            region: RegionCode::parse(&region).map_err(|_| bad("region code", &region))?,
+            date: row.try_get("date").map_err(other)?,
+        },
+        version: row.try_get("version").map_err(other)?,
+        values: values_from_row(row)?,
+        filed_by: row.try_get("filed_by").map_err(other)?,
+        filed_at: row.try_get("filed_at").map_err(other)?,
+        source: Source::parse(&source).ok_or_else(|| bad("source", &source))?,
+        hash: hash_from_row(row, "hash")?,
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<StoredUser> {
+    let role: String = row.try_get("role").map_err(other)?;
+    let region: String = row.try_get("region_code").map_err(other)?;
+    Ok(StoredUser {
+        id: row.try_get("id").map_err(other)?,
+        username: row.try_get("username").map_err(other)?,
+        display_name: row.try_get("display_name").map_err(other)?,
+        role: role.parse().map_err(|_| bad("role", &role))?,
+        region: RegionCode::parse(&region).map_err(|_| bad("region code", &region))?,
+        password_hash: row.try_get("password_hash").map_err(other)?,
+        created_at: row.try_get("created_at").map_err(other)?,
+    })
+}
+
+fn audit_from_row(row: &SqliteRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: row.try_get("seq").map_err(other)?,
+        at: row.try_get("at").map_err(other)?,
+        actor: row.try_get("actor").map_err(other)?,
+        action: row.try_get("action").map_err(other)?,
+        entity: row.try_get("entity").map_err(other)?,
+        entity_key: row.try_get("entity_key").map_err(other)?,
+        before: row.try_get("before").map_err(other)?,
+        after: row.try_get("after").map_err(other)?,
+        hash: hash_from_row(row, "hash")?,
+    })
+}
+
+fn review_from_row(row: &SqliteRow) -> Result<Review> {
+    let region: String = row.try_get("region_code").map_err(other)?;
+    let status: String = row.try_get("status").map_err(other)?;
+    Ok(Review {
+        key: ReportKey {
+            form: row.try_get("form").map_err(other)?,
+            region: RegionCode::parse(&region).map_err(|_| bad("region code", &region))?,
+            date: row.try_get("date").map_err(other)?,
+        },
+        version: row.try_get("version").map_err(other)?,
+        status: ReviewStatus::parse(&status).ok_or_else(|| bad("review status", &status))?,
+        note: row.try_get("note").map_err(other)?,
+        reviewer: row.try_get("reviewer").map_err(other)?,
+        at: row.try_get("at").map_err(other)?,
+    })
+}
+
+/// Per date, the own report where there is one, else the roll-up.
+fn prefer_own(rows: Vec<SqliteRow>) -> Result<Vec<DayFigure>> {
+    let mut out: Vec<DayFigure> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let fig = DayFigure {
+            date: row.try_get("date").map_err(other)?,
+            values: values_from_row(&row)?,
+            own: row.try_get::<i64, _>("own").map_err(other)? == 1,
+        };
+        match out.last_mut() {
+            Some(last) if last.date == fig.date => {
+                if fig.own {
+                    *last = fig;
+                }
+            }
+            _ => out.push(fig),
+        }
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl RegionStore for SqliteStore {
+    async fn region(&self, code: &RegionCode) -> Result<Option<Region>> {
+        let sql = format!("SELECT {REGION_COLUMNS} FROM region WHERE code = ?1");
+        sqlx::query(&sql)
+            .bind(code.as_str())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(other)?
+            .map(|r| region_from_row(&r))
+            .transpose()
+    }
+
+    async fn regions(&self, codes: &[RegionCode]) -> Result<Vec<Region>> {
+        let mut out = Vec::with_capacity(codes.len());
+        for chunk in codes.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {REGION_COLUMNS} FROM region WHERE code IN ("
+            ));
+            let mut sep = qb.separated(", ");
+            for c in chunk {
+                sep.push_bind(c.as_str());
+            }
+            qb.push(")");
+            for row in qb.build().fetch_all(&self.read).await.map_err(other)? {
+                out.push(region_from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn children(&self, code: &RegionCode) -> Result<Vec<Region>> {
+        let sql = format!("SELECT {REGION_COLUMNS} FROM region WHERE parent_code = ?1 ORDER BY code");
+        sqlx::query(&sql)
+            .bind(code.as_str())
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(region_from_row)
+            .collect()
+    }
+
+    async fn search_regions(&self, path: &str, query: &str, limit: u32) -> Result<Vec<Region>> {
+        let (lo, hi) = subtree_range(path);
+        let sql = format!(
+            "SELECT {REGION_COLUMNS} FROM region WHERE path >= ?1 AND path < ?2 \
+             AND (instr(name, ?3) > 0 OR substr(code, 1, length(?3)) = ?3) \
+             ORDER BY level, code LIMIT ?4"
+        );
+        sqlx::query(&sql)
+            .bind(lo)
+            .bind(hi)
+            .bind(query)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(region_from_row)
+            .collect()
+    }
+
+    async fn count_by_level(&self, path: &str) -> Result<Vec<(Level, u64)>> {
+        let (lo, hi) = subtree_range(path);
+        let mut out = Vec::new();
+        // one range scan of the (level, path) index per level
+        for level in Level::ALL {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM region WHERE level = ?1 AND path >= ?2 AND path < ?3",
+            )
+            .bind(level.depth())
+            .bind(&lo)
+            .bind(&hi)
+            .fetch_one(&self.read)
+            .await
+            .map_err(other)?;
+            if n > 0 {
+                out.push((level, n as u64));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn regions_at_level(&self, path: &str, level: Level) -> Result<Vec<Region>> {
+        let (lo, hi) = subtree_range(path);
+        let sql = format!(
+            "SELECT {REGION_COLUMNS} FROM region WHERE level = ?1 AND path >= ?2 AND path < ?3 ORDER BY code"
+        );
+        sqlx::query(&sql)
+            .bind(level.depth())
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(region_from_row)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ReportStore for SqliteStore {
+    async fn current_report(&self, key: &ReportKey) -> Result<Option<ReportVersion>> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM report WHERE form = ?1 AND region_code = ?2 AND date = ?3 \
+             ORDER BY version DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .bind(&key.form)
+            .bind(key.region.as_str())
+            .bind(key.date)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(other)?
+            .map(|r| version_from_row(&r))
+            .transpose()
+    }
+
+    async fn report_history(&self, key: &ReportKey) -> Result<Vec<ReportVersion>> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM report WHERE form = ?1 AND region_code = ?2 AND date = ?3 \
+             ORDER BY version"
+        );
+        sqlx::query(&sql)
+            .bind(&key.form)
+            .bind(key.region.as_str())
+            .bind(key.date)
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(version_from_row)
+            .collect()
+    }
+
+    async fn figures(
+        &self,
+        form: &str,
+        region: &RegionCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayFigure>> {
+        let sql = format!(
+            "SELECT date, 1 AS own, {VALUE_COLUMNS} FROM report \
+               WHERE form = ?1 AND region_code = ?2 AND date BETWEEN ?3 AND ?4 AND current = 1 \
+             UNION ALL \
+             SELECT date, 0 AS own, {VALUE_COLUMNS} FROM rollup \
+               WHERE form = ?1 AND region_code = ?2 AND date BETWEEN ?3 AND ?4 \
+             ORDER BY date, own"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(form)
+            .bind(region.as_str())
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?;
+        prefer_own(rows)
+    }
+
+    async fn child_figures(
+        &self,
+        form: &str,
+        parent: &RegionCode,
+        date: NaiveDate,
+    ) -> Result<Vec<ChildFigure>> {
+        let sql = format!(
+            "SELECT r.code AS region_code, 1 AS own, {VALUE_COLUMNS} FROM region r \
+               JOIN report f ON f.form = ?1 AND f.region_code = r.code AND f.date = ?3 AND f.current = 1 \
+               WHERE r.parent_code = ?2 \
+             UNION ALL \
+             SELECT r.code AS region_code, 0 AS own, {VALUE_COLUMNS} FROM region r \
+               JOIN rollup u ON u.form = ?1 AND u.region_code = r.code AND u.date = ?3 \
+               WHERE r.parent_code = ?2 \
+             ORDER BY region_code, own"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(form)
+            .bind(parent.as_str())
+            .bind(date)
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?;
+        let mut out: Vec<ChildFigure> = Vec::with_capacity(rows.len());
+        for row in rows {
+            let code: String = row.try_get("region_code").map_err(other)?;
+            let fig = ChildFigure {
+                region: RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
+                values: values_from_row(&row)?,
+                own: row.try_get::<i64, _>("own").map_err(other)? == 1,
+            };
+            match out.last_mut() {
+                Some(last) if last.region == fig.region => {
+                    if fig.own {
+                        *last = fig;
+                    }
+                }
+                _ => out.push(fig),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn completeness(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        date: NaiveDate,
+        deadline: DateTime<Utc>,
+    ) -> Result<CompletenessCounts> {
+        let (lo, hi) = subtree_range(path);
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS expected, COUNT(f.seq) AS filed, \
+                    COALESCE(SUM(CASE WHEN f.filed_at <= ?5 THEN 1 ELSE 0 END), 0) AS on_time \
+             FROM region r \
+             LEFT JOIN report f ON f.form = ?1 AND f.region_code = r.code AND f.date = ?2 AND f.version = 1 \
+             WHERE r.level = ?3 AND r.path >= ?4 AND r.path < ?6",
+        )
+        .bind(form)
+        .bind(date)
+        .bind(level.depth())
+        .bind(lo)
+        .bind(deadline)
+        .bind(hi)
+        .fetch_one(&self.read)
+        .await
+        .map_err(other)?;
+        let get = |c: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(c).map_err(other)?.max(0) as u64) };
+        Ok(CompletenessCounts {
+            expected: get("expected")?,
+            filed: get("filed")?,
+            on_time: get("on_time")?,
+        })
+    }
+
+    async fn missing_units(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        date: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<UnitStatus>> {
+        let (lo, hi) = subtree_range(path);
+        let rows = sqlx::query(
+            "SELECT r.code, r.name FROM region r \
+             WHERE r.level = ?3 AND r.path >= ?4 AND r.path < ?5 \
+               AND NOT EXISTS (SELECT 1 FROM report f WHERE f.form = ?1 AND f.region_code = r.code \
+                               AND f.date = ?2 AND f.version = 1) \
+             ORDER BY r.code LIMIT ?6",
+        )
+        .bind(form)
+        .bind(date)
+        .bind(level.depth())
+        .bind(lo)
+        .bind(hi)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.try_get("code").map_err(other)?;
+                Ok(UnitStatus {
+                    region: RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
+                    name: row.try_get("name").map_err(other)?,
+                    filed_at: None,
+                })
+            })
+            .collect()
+    }
+
+    async fn late_units(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        date: NaiveDate,
+        deadline: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<UnitStatus>> {
+        let (lo, hi) = subtree_range(path);
+        let rows = sqlx::query(
+            "SELECT r.code, r.name, f.filed_at FROM region r \
+             JOIN report f ON f.form = ?1 AND f.region_code = r.code AND f.date = ?2 AND f.version = 1 \
+             WHERE r.level = ?3 AND r.path >= ?4 AND r.path < ?5 AND f.filed_at > ?6 \
+             ORDER BY r.code LIMIT ?7",
+        )
+        .bind(form)
+        .bind(date)
+        .bind(level.depth())
+        .bind(lo)
+        .bind(hi)
+        .bind(deadline)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.try_get("code").map_err(other)?;
+                Ok(UnitStatus {
+                    region: RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
+                    name: row.try_get("name").map_err(other)?,
+                    filed_at: Some(row.try_get("filed_at").map_err(other)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn current_reports(
+        &self,
+        form: &str,
+        path: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ReportVersion>> {
+        let (lo, hi) = subtree_range(path);
+        let sql = format!(
+            "SELECT {} FROM report f JOIN region r ON r.code = f.region_code \
+             WHERE f.form = ?1 AND f.date BETWEEN ?2 AND ?3 AND f.current = 1 \
+               AND r.path >= ?4 AND r.path < ?5 \
+             ORDER BY f.date, f.region_code",
+            prefixed("f", REPORT_COLUMNS)
+        );
+        sqlx::query(&sql)
+            .bind(form)
+            .bind(from)
+            .bind(to)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(version_from_row)
+            .collect()
+    }
+
+    async fn unreviewed(
+        &self,
+        path: &str,
+        below_level: Level,
+        filed_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ReportVersion>> {
+        let (lo, hi) = subtree_range(path);
+        let sql = format!(
+            "SELECT {} FROM report f JOIN region r ON r.code = f.region_code \
+             WHERE f.current = 1 AND f.depth > ?1 AND f.filed_at < ?2 \
+               AND r.path >= ?3 AND r.path < ?4 \
+               AND NOT EXISTS (SELECT 1 FROM review v WHERE v.form = f.form \
+                   AND v.region_code = f.region_code AND v.date = f.date AND v.version = f.version) \
+             ORDER BY f.filed_at LIMIT ?5",
+            prefixed("f", REPORT_COLUMNS)
+        );
+        sqlx::query(&sql)
+            .bind(below_level.depth())
+            .bind(filed_before)
+            .bind(lo)
+            .bind(hi)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(version_from_row)
+            .collect()
+    }
+
+    async fn reviews(&self, key: &ReportKey) -> Result<Vec<Review>> {
+        sqlx::query(
+            "SELECT form, region_code, date, version, status, note, reviewer, at FROM review \
+             WHERE form = ?1 AND region_code = ?2 AND date = ?3 ORDER BY id",
+        )
+        .bind(&key.form)
+        .bind(key.region.as_str())
+        .bind(key.date)
+        .fetch_all(&self.read)
+        .await
+        .map_err(other)?
+        .iter()
+        .map(review_from_row)
+        .collect()
+    }
+
+    async fn report_chain(&self, after: i64, limit: u32) -> Result<Vec<ReportVersion>> {
+        let sql = format!("SELECT {REPORT_COLUMNS} FROM report WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+        sqlx::query(&sql)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(version_from_row)
+            .collect()
+    }
+}
+
+fn prefixed(alias: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn user_by_name(&self, username: &str) -> Result<Option<StoredUser>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM app_user u WHERE u.username = ?1");
+        sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(other)?
+            .map(|r| user_from_row(&r))
+            .transpose()
+    }
+
+    async fn user_by_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<StoredUser>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM session s JOIN app_user u ON u.id = s.user_id \
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+        );
+        sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(other)?
+            .map(|r| user_from_row(&r))
+            .transpose()
+    }
+
+    async fn users(&self, path: &str) -> Result<Vec<StoredUser>> {
+        let (lo, hi) = subtree_range(path);
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM app_user u JOIN region r ON r.code = u.region_code \
+             WHERE r.path >= ?1 AND r.path < ?2 ORDER BY u.username"
+        );
+        sqlx::query(&sql)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn audit_chain(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+        sqlx::query(&sql)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(audit_from_row)
+            .collect()
+    }
+
+    async fn audit_recent(&self, entity_key: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit WHERE (?1 IS NULL OR entity_key = ?1) \
+             ORDER BY seq DESC LIMIT ?2"
+        );
+        sqlx::query(&sql)
+            .bind(entity_key)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(audit_from_row)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn begin(&self) -> Result<Box<dyn WriteTx>> {
+        let tx = self.write.begin().await.map_err(other)?;
+        Ok(Box::new(SqliteTx { tx }))
+    }
+
+    async fn chain_head(&self, chain: Chain) -> Result<ChainHead> {
+        read_chain_head(&self.read, chain).await
+    }
+}
+
+async fn read_chain_head<'e, E>(ex: E, chain: Chain) -> Result<ChainHead>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE name = ?1")
+        .bind(chain.name())
+        .fetch_one(ex)
+        .await
+        .map_err(other)?;
+    Ok(ChainHead {
+        seq: row.try_get("seq").map_err(other)?,
+        hash: hash_from_row(&row, "hash")?,
+    })
+}
+
+/// A write transaction on the single writer connection.
+pub struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl WriteTx for SqliteTx {
+    async fn chain_head(&mut self, chain: Chain) -> Result<ChainHead> {
+        // the writer pool has one connection: holding this transaction is the lock
+        read_chain_head(&mut *self.tx, chain).await
+    }
+
+    async fn set_chain_head(&mut self, chain: Chain, head: ChainHead) -> Result<()> {
+        sqlx::query("UPDATE chain_head SET seq = ?2, hash = ?3 WHERE name = ?1")
+            .bind(chain.name())
+            .bind(head.seq)
+            .bind(head.hash.0.as_slice())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn append_audit(&mut self, e: &AuditEntry) -> Result<()> {
+        let sql = format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+        sqlx::query(&sql)
+            .bind(e.seq)
+            .bind(e.at)
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.entity)
+            .bind(&e.entity_key)
+            .bind(e.before.as_deref())
+            .bind(e.after.as_deref())
+            .bind(e.hash.0.as_slice())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn insert_regions(&mut self, regions: &[Region]) -> Result<u64> {
+        let mut n = 0;
+        for chunk in regions.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO region ({REGION_COLUMNS}) "));
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.code.as_str())
+                    .push_bind(r.parent.as_ref().map(|p| p.as_str()))
+                    .push_bind(&r.name)
+                    .push_bind(r.level.depth())
+                    .push_bind(&r.path);
+            });
+            qb.push(
+                " ON CONFLICT (code) DO UPDATE SET parent_code = excluded.parent_code, \
+                 name = excluded.name, level = excluded.level, path = excluded.path",
+            );
+            n += qb.build().execute(&mut *self.tx).await.map_err(other)?.rows_affected();
+        }
+        Ok(n)
+    }
+
+    async fn insert_user(&mut self, u: &NewUser) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO app_user (username, display_name, role, region_code, password_hash, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        )
+        .bind(&u.username)
+        .bind(&u.display_name)
+        .bind(u.role.name())
+        .bind(u.region.as_str())
+        .bind(&u.password_hash)
+        .bind(u.created_at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        row.try_get("id").map_err(other)
+    }
+
+    async fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        user_id: i64,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO session (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(created_at)
+            .bind(expires_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn current_report(&mut self, key: &ReportKey) -> Result<Option<ReportVersion>> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM report WHERE form = ?1 AND region_code = ?2 AND date = ?3 \
+             ORDER BY version DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .bind(&key.form)
+            .bind(key.region.as_str())
+            .bind(key.date)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(other)?
+            .map(|r| version_from_row(&r))
+            .transpose()
+    }
+
+    async fn current_reports_on(&mut self, form: &str, dates: &[NaiveDate]) -> Result<Vec<ReportVersion>> {
+        let sql = format!("SELECT {REPORT_COLUMNS} FROM report WHERE form = ?1 AND date = ?2 AND current = 1");
+        let mut out = Vec::new();
+        for date in dates {
+            let rows = sqlx::query(&sql)
+                .bind(form)
+                .bind(date)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(other)?;
+            for row in rows {
+                out.push(version_from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn own_reports_among(
+        &mut self,
+        form: &str,
+        date: NaiveDate,
+        regions: &[RegionCode],
+    ) -> Result<Vec<RegionCode>> {
+        if regions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT region_code FROM report WHERE form = ");
+        qb.push_bind(form)
+            .push(" AND date = ")
+            .push_bind(date)
+            .push(" AND current = 1 AND region_code IN (");
+        let mut sep = qb.separated(", ");
+        for r in regions {
+            sep.push_bind(r.as_str());
+        }
+        qb.push(")");
+        let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(other)?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.try_get("region_code").map_err(other)?;
+                RegionCode::parse(&code).map_err(|_| bad("region code", &code))
+            })
+            .collect()
+    }
+
+    async fn rollup(&mut self, form: &str, date: NaiveDate, region: &RegionCode) -> Result<Option<Values>> {
+        let sql = format!("SELECT {VALUE_COLUMNS} FROM rollup WHERE form = ?1 AND region_code = ?2 AND date = ?3");
+        sqlx::query(&sql)
+            .bind(form)
+            .bind(region.as_str())
+            .bind(date)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(other)?
+            .map(|r| values_from_row(&r))
+            .transpose()
+    }
+
+    async fn insert_versions(&mut self, versions: &[(ReportVersion, Level)], superseded: &[i64]) -> Result<()> {
+        for chunk in superseded.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new("UPDATE report SET current = 0 WHERE seq IN (");
+            let mut sep = qb.separated(", ");
+            for seq in chunk {
+                sep.push_bind(*seq);
+            }
+            qb.push(")");
+            qb.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        for chunk in versions.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO report ({REPORT_COLUMNS}, depth) "));
+            qb.push_values(chunk, |mut b, (v, level)| {
+                b.push_bind(v.seq)
+                    .push_bind(&v.key.form)
+                    .push_bind(v.key.region.as_str())
+                    .push_bind(v.key.date)
+                    .push_bind(v.version);
+                for x in v.values.0 {
+                    b.push_bind(x);
+                }
+                b.push_bind(&v.filed_by)
+                    .push_bind(v.filed_at)
+                    .push_bind(v.source.name())
+                    .push_bind(v.hash.0.to_vec())
+                    .push_bind(level.depth());
+            });
+            qb.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        Ok(())
+    }
+
+    async fn add_to_rollup(
+        &mut self,
+        form: &str,
+        date: NaiveDate,
+        region: &RegionCode,
+        level: Level,
+        delta: &Values,
+    ) -> Result<()> {
+        let sets: Vec<String> = (1..=MAX_FIELDS).map(|i| format!("v{i} = v{i} + excluded.v{i}")).collect();
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLUMNS}) VALUES ("
+        ));
+        let mut sep = qb.separated(", ");
+        sep.push_bind(form)
+            .push_bind(region.as_str())
+            .push_bind(date)
+            .push_bind(level.depth());
+        for x in delta.0 {
+            sep.push_bind(x);
+        }
+        qb.push(format!(") ON CONFLICT (form, region_code, date) DO UPDATE SET {}", sets.join(", ")));
+        qb.build().execute(&mut *self.tx).await.map_err(other)?;
+        Ok(())
+    }
+
+    async fn rebuild_rollups(&mut self, form: &str, dates: &[NaiveDate]) -> Result<()> {
+        let sums: Vec<String> = (1..=MAX_FIELDS).map(|i| format!("SUM(c.v{i})")).collect();
+        let sums = sums.join(", ");
+        // a parent may sit more than one level up (a county directly under a
+        // province): its row then collects from several passes
+        let adds: Vec<String> = (1..=MAX_FIELDS).map(|i| format!("v{i} = v{i} + excluded.v{i}")).collect();
+        let adds = adds.join(", ");
+        for date in dates {
+            sqlx::query("DELETE FROM rollup WHERE form = ?1 AND date = ?2")
+                .bind(form)
+                .bind(date)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(other)?;
+            // bottom-up: the parents of regions at depth d get the sums of
+            // their children's figures (own report, else the roll-up built
+            // in the pass before)
+            for depth in (1..=Level::Grid.depth()).rev() {
+                let sql = format!(
+                    "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLUMNS}) \
+                     SELECT ?1, r.parent_code, ?2, p.level, {sums} FROM ( \
+                        SELECT region_code, {VALUE_COLUMNS} FROM report \
+                          WHERE form = ?1 AND date = ?2 AND depth = ?3 AND current = 1 \
+                        UNION ALL \
+                        SELECT u.region_code, {} FROM rollup u \
+                          WHERE u.form = ?1 AND u.date = ?2 AND u.depth = ?3 \
+                            AND NOT EXISTS (SELECT 1 FROM report f WHERE f.form = ?1 AND f.date = ?2 \
+                                AND f.region_code = u.region_code AND f.current = 1) \
+                     ) c JOIN region r ON r.code = c.region_code JOIN region p ON p.code = r.parent_code \
+                     WHERE true GROUP BY r.parent_code \
+                     ON CONFLICT (form, region_code, date) DO UPDATE SET {adds}",
+                    prefixed("u", VALUE_COLUMNS)
+                );
+                sqlx::query(&sql)
+                    .bind(form)
+                    .bind(date)
+                    .bind(depth)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(other)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_review(&mut self, r: &Review) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO review (form, region_code, date, version, status, note, reviewer, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .bind(&r.key.form)
+        .bind(r.key.region.as_str())
+        .bind(r.key.date)
+        .bind(r.version)
+        .bind(r.status.name())
+        .bind(&r.note)
+        .bind(&r.reviewer)
+        .bind(r.at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(other)
+    }
+}
