@@ -1,0 +1,130 @@
+//! # fangkong-service
+//!
+//! The use cases of fangkong, for every caller alike (HTTP API, CLI, demo):
+//! the region tree, filing and correcting daily reports, roll-ups,
+//! completeness and timeliness, bulk import and export, the bulletin, users
+//! and sessions, and the audit chain.
+//!
+//! Invariants:
+//! - every public method that reads or writes people's or units' data takes a
+//!   [`Principal`] and checks that the target lies in its jurisdiction here,
+//!   so no caller can forget;
+//! - every write commits together with its audit entry, in one transaction;
+//! - only the storage contract is used (`Arc<dyn Store>`), never an engine.
+
+pub mod audit;
+pub mod bulletin;
+pub mod error;
+pub mod import;
+pub mod regions;
+pub mod reports;
+pub mod users;
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate, Utc};
+
+use fangkong_domain::form::{builtin_forms, Form};
+use fangkong_domain::region::Region;
+use fangkong_domain::user::Role;
+use fangkong_store::Store;
+
+pub use error::{Result, RowError, ServiceError};
+
+/// Settings of the use cases; the binary fills them from flags and environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Local time's offset east of UTC, in minutes, for deadlines and "today" (China: 480).
+    pub utc_offset_minutes: i32,
+    /// A report unreviewed for this many hours is listed for the level above the reviewer.
+    pub review_after_hours: i64,
+    /// How long a login session lasts.
+    pub session_hours: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            utc_offset_minutes: 480,
+            review_after_hours: 24,
+            session_hours: 12,
+        }
+    }
+}
+
+/// Who is acting: a logged-in user, or the program itself (`system`).
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub username: String,
+    pub role: Role,
+    /// The home region: the root of this principal's jurisdiction.
+    pub region: Region,
+}
+
+impl Principal {
+    /// Whether `region` lies in this principal's jurisdiction.
+    pub fn covers(&self, region: &Region) -> bool {
+        self.region.contains(region)
+    }
+}
+
+/// The use cases over one store.
+pub struct Service {
+    store: Arc<dyn Store>,
+    forms: Vec<Form>,
+    settings: Settings,
+}
+
+impl Service {
+    /// Open the service over `store`, loading China's divisions from the
+    /// nation down to the counties on first use.
+    pub async fn open(store: Arc<dyn Store>, settings: Settings) -> Result<Service> {
+        let service = Service {
+            store,
+            forms: builtin_forms(),
+            settings,
+        };
+        service.bootstrap_regions().await?;
+        Ok(service)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn engine(&self) -> &'static str {
+        self.store.engine()
+    }
+
+    pub fn forms(&self) -> &[Form] {
+        &self.forms
+    }
+
+    pub fn form(&self, name: &str) -> Result<&Form> {
+        self.forms.iter().find(|f| f.name == name).ok_or_else(|| {
+            let names: Vec<_> = self.forms.iter().map(|f| f.name.as_str()).collect();
+            ServiceError::Invalid(fangkong_domain::FieldError::new(
+                "form",
+                format!("unknown form {name:?}; the forms are {}", names.join(", ")),
+            ))
+        })
+    }
+
+    /// Today's date in local time.
+    pub fn today(&self) -> NaiveDate {
+        (Utc::now() + Duration::minutes(i64::from(self.settings.utc_offset_minutes))).date_naive()
+    }
+
+    /// The program itself, acting with national scope (CLI administration, imports, the demo).
+    pub async fn system(&self) -> Result<Principal> {
+        Ok(Principal {
+            username: "system".into(),
+            role: Role::National,
+            region: self.nation().await?,
+        })
+    }
+}

@@ -122,7 +122,8 @@ fn values_of(row: &PgRow) -> Result<Values> {
 }
 
 const VALUE_NAMES: [&str; MAX_FIELDS] = [
-    "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16",
+    "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15",
+    "v16",
 ];
 
 fn region_of(row: &PgRow) -> Result<Region> {
@@ -232,7 +233,10 @@ fn like_escape(s: &str) -> String {
 // ---------------------------------------------------------------------------
 // Queries shared by the pool and a transaction
 
-async fn current_report_on<'e>(ex: impl PgExecutor<'e>, key: &ReportKey) -> Result<Option<ReportVersion>> {
+async fn current_report_on<'e>(
+    ex: impl PgExecutor<'e>,
+    key: &ReportKey,
+) -> Result<Option<ReportVersion>> {
     let sql = format!(
         "SELECT {REPORT_COLS} FROM report \
          WHERE form = $1 AND region_code = $2 AND date = $3 AND current \
@@ -259,7 +263,12 @@ async fn chain_head_on<'e>(ex: impl PgExecutor<'e>, chain: Chain, lock: bool) ->
         .fetch_optional(ex)
         .await
         .map_err(db_err)?
-        .ok_or_else(|| StoreError::Other(anyhow!("chain_head has no row for chain {:?}", chain.name())))?;
+        .ok_or_else(|| {
+            StoreError::Other(anyhow!(
+                "chain_head has no row for chain {:?}",
+                chain.name()
+            ))
+        })?;
     Ok(ChainHead {
         seq: col(&row, "seq")?,
         hash: hash_of(&col::<Vec<u8>>(&row, "hash")?)?,
@@ -413,7 +422,12 @@ impl ReportStore for PgStore {
             .collect()
     }
 
-    async fn child_figures(&self, form: &str, parent: &RegionCode, date: NaiveDate) -> Result<Vec<ChildFigure>> {
+    async fn child_figures(
+        &self,
+        form: &str,
+        parent: &RegionCode,
+        date: NaiveDate,
+    ) -> Result<Vec<ChildFigure>> {
         let sql = format!(
             "SELECT region_code, TRUE AS own, {VALUE_COLS} \
                FROM report JOIN region ON region.code = report.region_code \
@@ -626,7 +640,11 @@ impl UserStore for PgStore {
         row.as_ref().map(user_of).transpose()
     }
 
-    async fn user_by_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<StoredUser>> {
+    async fn user_by_session(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredUser>> {
         let row = sqlx::query(
             "SELECT u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at \
                FROM session s JOIN app_user u ON u.id = s.user_id \
@@ -669,7 +687,11 @@ impl AuditStore for PgStore {
         all(rows, audit_of)
     }
 
-    async fn audit_recent(&self, entity_key: Option<&str>, limit_n: u32) -> Result<Vec<AuditEntry>> {
+    async fn audit_recent(
+        &self,
+        entity_key: Option<&str>,
+        limit_n: u32,
+    ) -> Result<Vec<AuditEntry>> {
         let sql = format!(
             "SELECT {AUDIT_COLS} FROM audit WHERE ($1::text IS NULL OR entity_key = $1) \
              ORDER BY seq DESC LIMIT $2"
@@ -733,7 +755,13 @@ fn csv_version(out: &mut String, v: &ReportVersion, level: Level) {
     csv_text(out, &v.key.form);
     out.push(',');
     csv_text(out, v.key.region.as_str());
-    let _ = write!(out, ",{},{},{}", v.key.date.format("%Y-%m-%d"), v.version, level.depth());
+    let _ = write!(
+        out,
+        ",{},{},{}",
+        v.key.date.format("%Y-%m-%d"),
+        v.version,
+        level.depth()
+    );
     for x in v.values.0 {
         let _ = write!(out, ",{x}");
     }
@@ -770,7 +798,10 @@ impl WriteTx for PgTx {
             .await
             .map_err(db_err)?;
         if done.rows_affected() != 1 {
-            return Err(StoreError::Other(anyhow!("chain_head has no row for chain {:?}", chain.name())));
+            return Err(StoreError::Other(anyhow!(
+                "chain_head has no row for chain {:?}",
+                chain.name()
+            )));
         }
         Ok(())
     }
@@ -810,7 +841,10 @@ impl WriteTx for PgTx {
         let mut written = 0;
         for chunk in rows.chunks(REGION_CHUNK) {
             let codes: Vec<&str> = chunk.iter().map(|r| r.code.as_str()).collect();
-            let parents: Vec<Option<&str>> = chunk.iter().map(|r| r.parent.as_ref().map(RegionCode::as_str)).collect();
+            let parents: Vec<Option<&str>> = chunk
+                .iter()
+                .map(|r| r.parent.as_ref().map(RegionCode::as_str))
+                .collect();
             let names: Vec<&str> = chunk.iter().map(|r| r.name.as_str()).collect();
             let levels: Vec<i16> = chunk.iter().map(|r| r.level.depth()).collect();
             let paths: Vec<&str> = chunk.iter().map(|r| r.path.as_str()).collect();
@@ -873,7 +907,11 @@ impl WriteTx for PgTx {
         current_report_on(self.conn(), key).await
     }
 
-    async fn current_reports_on(&mut self, form: &str, dates: &[NaiveDate]) -> Result<Vec<ReportVersion>> {
+    async fn current_reports_on(
+        &mut self,
+        form: &str,
+        dates: &[NaiveDate],
+    ) -> Result<Vec<ReportVersion>> {
         let sql = format!(
             "SELECT {REPORT_COLS} FROM report WHERE form = $1 AND date = ANY($2) AND current \
              ORDER BY date, region_code"
@@ -909,8 +947,15 @@ impl WriteTx for PgTx {
             .collect()
     }
 
-    async fn rollup(&mut self, form: &str, date: NaiveDate, region: &RegionCode) -> Result<Option<Values>> {
-        let sql = format!("SELECT {VALUE_COLS} FROM rollup WHERE form = $1 AND region_code = $2 AND date = $3");
+    async fn rollup(
+        &mut self,
+        form: &str,
+        date: NaiveDate,
+        region: &RegionCode,
+    ) -> Result<Option<Values>> {
+        let sql = format!(
+            "SELECT {VALUE_COLS} FROM rollup WHERE form = $1 AND region_code = $2 AND date = $3"
+        );
         let row = sqlx::query(&sql)
             .bind(form)
             .bind(region.as_str())
@@ -921,7 +966,11 @@ impl WriteTx for PgTx {
         row.as_ref().map(values_of).transpose()
     }
 
-    async fn insert_versions(&mut self, versions: &[(ReportVersion, Level)], superseded: &[i64]) -> Result<()> {
+    async fn insert_versions(
+        &mut self,
+        versions: &[(ReportVersion, Level)],
+        superseded: &[i64],
+    ) -> Result<()> {
         let started = Instant::now();
         if !versions.is_empty() {
             let mut copy = self.conn().copy_in_raw(COPY_REPORT).await.map_err(db_err)?;
@@ -952,7 +1001,10 @@ impl WriteTx for PgTx {
                 .map_err(db_err)?;
         }
         if versions.len() >= ANALYZE_AFTER_ROWS {
-            sqlx::query("ANALYZE report").execute(self.conn()).await.map_err(db_err)?;
+            sqlx::query("ANALYZE report")
+                .execute(self.conn())
+                .await
+                .map_err(db_err)?;
         }
         tracing::debug!(
             rows = versions.len(),
@@ -1047,7 +1099,10 @@ const ADD_TO_ROLLUP: &str = "INSERT INTO rollup (form, region_code, date, depth,
 /// being its own current report, else its roll-up (built by the pass for
 /// the level below).
 fn rebuild_level_sql() -> String {
-    let sums: Vec<String> = VALUE_NAMES.iter().map(|v| format!("SUM({v})::bigint")).collect();
+    let sums: Vec<String> = VALUE_NAMES
+        .iter()
+        .map(|v| format!("SUM({v})::bigint"))
+        .collect();
     let sums = sums.join(", ");
     format!(
         "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLS}) \

@@ -23,16 +23,22 @@ const STALE_AFTER_SECS: u64 = 3600;
 /// that databases left behind by earlier runs can be dropped after an hour.
 pub async fn fresh_database() -> Option<String> {
     let base = std::env::var("FANGKONG_TEST_PG").unwrap_or_else(|_| DEFAULT_TEST_PG.to_owned());
-    let connected = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect(&base)).await;
+    let connected =
+        tokio::time::timeout(Duration::from_secs(10), PgConnection::connect(&base)).await;
     let mut conn = match connected {
         Ok(Ok(conn)) => conn,
         Ok(Err(e)) => return unreachable_server(&base, &e.to_string()),
         Err(_) => return unreachable_server(&base, "timed out after 10 s"),
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let name = format!("fk_test_{now:010x}{:016x}", rand::thread_rng().gen::<u64>());
     drop_stale(&mut conn, now).await;
-    if let Err(e) = sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await {
+    if let Err(e) = sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+    {
         return unreachable_server(&base, &format!("cannot create a test database: {e}"));
     }
     let _ = conn.close().await;
@@ -42,7 +48,9 @@ pub async fn fresh_database() -> Option<String> {
 fn unreachable_server(base: &str, why: &str) -> Option<String> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     if ci {
-        panic!("PostgreSQL tests need a server at {base} (set FANGKONG_TEST_PG), and CI is set: {why}");
+        panic!(
+            "PostgreSQL tests need a server at {base} (set FANGKONG_TEST_PG), and CI is set: {why}"
+        );
     }
     eprintln!("\n!!!!!!!!\n!!! SKIPPING PostgreSQL tests: no usable server at {base}: {why}\n!!! (set FANGKONG_TEST_PG to a postgres:// URL of a server where databases may be created)\n!!!!!!!!\n");
     None
@@ -50,9 +58,10 @@ fn unreachable_server(base: &str, why: &str) -> Option<String> {
 
 /// Drop test databases made more than an hour ago (best effort, errors ignored).
 async fn drop_stale(conn: &mut PgConnection, now: u64) {
-    let Ok(rows) = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'fk\\_test\\_%'")
-        .fetch_all(&mut *conn)
-        .await
+    let Ok(rows) =
+        sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'fk\\_test\\_%'")
+            .fetch_all(&mut *conn)
+            .await
     else {
         return;
     };
@@ -64,7 +73,8 @@ async fn drop_stale(conn: &mut PgConnection, now: u64) {
             .strip_prefix("fk_test_")
             .and_then(|hex| hex.get(..10))
             .and_then(|t| u64::from_str_radix(t, 16).ok());
-        if made.is_some_and(|t| t + STALE_AFTER_SECS < now) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        if made.is_some_and(|t| t + STALE_AFTER_SECS < now)
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
                 .execute(&mut *conn)
