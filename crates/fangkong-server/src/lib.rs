@@ -1,0 +1,158 @@
+//! # fangkong-server
+//!
+//! The HTTP JSON API of fangkong over [`fangkong_service::Service`], its
+//! OpenAPI document, and a small public page.
+//!
+//! ## Layout
+//!
+//! - [`app`] builds the router, [`serve`] runs it on a listener until a
+//!   shutdown signal (tests bind port 0);
+//! - [`error`]: [`error::ApiError`], the one error type, and its JSON shape;
+//! - [`auth`]: the [`auth::Auth`] extractor (bearer tokens);
+//! - [`extract`]: axum's extractors with this API's rejections;
+//! - [`api`]: one module per feature, each with its request and response
+//!   types and `pub fn router()`;
+//! - [`openapi`]: the OpenAPI 3 document, generated from the handlers.
+//!
+//! Invariants:
+//! - request and response types live here; domain and store types are never
+//!   serialized directly, so their shape can change without changing the API;
+//! - jurisdiction and roles are checked by the service, not here: a handler
+//!   passes the caller's principal and maps the outcome;
+//! - nothing here panics on input, and nothing here logs a request body, a
+//!   token or a password.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
+
+use fangkong_service::Service;
+
+use crate::error::ApiError;
+
+/// The largest JSON body accepted.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+/// The largest file accepted by an import route.
+pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// How long an ordinary request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a file import may take.
+pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+}
+
+/// The whole application: the API, its OpenAPI document, the public page.
+pub fn app(state: AppState) -> Router {
+    let json_api = Router::new()
+        .merge(api::health::router())
+        .merge(api::sessions::router())
+        .merge(api::regions::router())
+        .merge(api::forms::router())
+        .merge(api::reports::router())
+        .merge(api::rollup::router())
+        .merge(api::bulletin::router())
+        .merge(api::audit::router())
+        .merge(api::users::router())
+        .merge(openapi::router())
+        .merge(api::page::router())
+        .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT));
+    // file imports have their own, larger limits
+    let imports = api::reports::import_router()
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(IMPORT_BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, IMPORT_TIMEOUT));
+
+    Router::new()
+        .merge(json_api)
+        .merge(imports)
+        .fallback(unknown_route)
+        .layer(middleware::from_fn(json_errors))
+        .layer(
+            TraceLayer::new_for_http()
+                // the path only: no query string, no headers (tokens), no bodies
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "answered");
+                })
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+        )
+        .with_state(state)
+}
+
+/// Run the application on `listener` until `shutdown` completes, then finish
+/// the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, engine = state.service.engine(), "serving");
+    }
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+async fn unknown_route(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no route {method} {}", uri.path()))
+}
+
+/// Answers that come from the layers rather than from a handler (413 from
+/// the body limit, 503 from the timeout, 405 from the router) have no JSON
+/// body; give them the API's error shape, so that every error is JSON.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", ApiError::TooLarge.to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this route does not take this method".to_owned()),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => {
+            ("timeout", "the request took too long and was stopped".to_owned())
+        }
+        StatusCode::NOT_FOUND => ("not_found", "not found".to_owned()),
+        s if s.is_server_error() => ("internal", "internal error; it has been logged".to_owned()),
+        s => ("bad_request", s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+    };
+    let (mut parts, _) = response.into_parts();
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut response = Response::from_parts(parts, Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response.into_response()
+}

@@ -182,7 +182,7 @@ fn check_row(
     if let Some(first) = seen.insert((region.code.clone(), date), line) {
         return Err(err("region_code", format!("region {code} on {date} was already given on line {first}")));
     }
-    Ok(ImportRow { line, region, date, values })
+    Ok(ImportRow { line, region, date, values, filed_at: None })
 }
 
 /// Write bad rows with their reasons, for `--skip-bad`'s reject file.
@@ -441,7 +441,7 @@ impl Service {
         let mut rows = Vec::with_capacity(converted.rows.len());
         for (i, (code, date, values)) in converted.rows.into_iter().enumerate() {
             match regions.get(&code) {
-                Some(region) => rows.push(ImportRow { line: i as u64 + 2, region: region.clone(), date, values }),
+                Some(region) => rows.push(ImportRow { line: i as u64 + 2, region: region.clone(), date, values, filed_at: None }),
                 None => *skipped.entry(code).or_default() += 1,
             }
         }

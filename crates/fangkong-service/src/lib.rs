@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod bulletin;
+pub mod demo;
 pub mod error;
 pub mod import;
 pub mod regions;

@@ -63,6 +63,8 @@ pub struct ImportRow {
     pub region: Region,
     pub date: NaiveDate,
     pub values: Values,
+    /// When the unit filed it; `None`: now. (The demo files in the past.)
+    pub filed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -287,7 +289,7 @@ impl Service {
                 version: current.map_or(1, |c| c.version + 1),
                 values: r.values,
                 filed_by: who.username.clone(),
-                filed_at,
+                filed_at: r.filed_at.unwrap_or(filed_at),
                 source,
                 hash: Hash::GENESIS,
             };

@@ -9,7 +9,6 @@
 //! is no database at build time. Migrations live in `migrations/` and run on
 //! [`PgStore::connect`].
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -32,8 +31,6 @@ use fangkong_store::{
 
 pub mod testing;
 
-/// Rows per statement when regions are written in bulk.
-const REGION_CHUNK: usize = 20_000;
 /// Bytes of CSV gathered before a `COPY` chunk is sent.
 const COPY_CHUNK_BYTES: usize = 4 << 20;
 /// A batch of report versions at least this large is followed by `ANALYZE
@@ -736,6 +733,17 @@ impl PgTx {
     }
 }
 
+/// Send a chunk of COPY data. On failure the connection is unusable for
+/// this transaction anyway; the COPY is abandoned (the `PgCopyIn` drop
+/// sends CopyFail) and the transaction will roll back.
+async fn send_copy(
+    copy: &mut sqlx::postgres::PgCopyIn<&mut PgConnection>,
+    buf: &str,
+) -> Result<()> {
+    copy.send(buf.as_bytes()).await.map_err(db_err)?;
+    Ok(())
+}
+
 /// One CSV field for `COPY … (FORMAT csv)`, always quoted.
 fn csv_text(out: &mut String, s: &str) {
     out.push('"');
@@ -827,43 +835,80 @@ impl WriteTx for PgTx {
     }
 
     async fn insert_regions(&mut self, regions: &[Region]) -> Result<u64> {
-        // One row per code (the last given wins: ON CONFLICT cannot touch a
-        // row twice in one statement), parents before children so that the
-        // parent reference holds across chunks.
-        let mut by_code: HashMap<&str, &Region> = HashMap::with_capacity(regions.len());
-        for r in regions {
-            by_code.insert(r.code.as_str(), r);
+        if regions.is_empty() {
+            return Ok(0);
         }
-        let mut rows: Vec<&Region> = by_code.into_values().collect();
-        rows.sort_by(|a, b| a.level.cmp(&b.level).then_with(|| a.code.cmp(&b.code)));
-
         let started = Instant::now();
-        let mut written = 0;
-        for chunk in rows.chunks(REGION_CHUNK) {
-            let codes: Vec<&str> = chunk.iter().map(|r| r.code.as_str()).collect();
-            let parents: Vec<Option<&str>> = chunk
-                .iter()
-                .map(|r| r.parent.as_ref().map(RegionCode::as_str))
-                .collect();
-            let names: Vec<&str> = chunk.iter().map(|r| r.name.as_str()).collect();
-            let levels: Vec<i16> = chunk.iter().map(|r| r.level.depth()).collect();
-            let paths: Vec<&str> = chunk.iter().map(|r| r.path.as_str()).collect();
-            let done = sqlx::query(
-                "INSERT INTO region (code, parent_code, name, level, path) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int2[], $5::text[]) \
-                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent_code = excluded.parent_code, \
-                     level = excluded.level, path = excluded.path",
-            )
-            .bind(&codes)
-            .bind(&parents)
-            .bind(&names)
-            .bind(&levels)
-            .bind(&paths)
+        // COPY the rows as given into a staging table, then write them in
+        // one statement: the last row given for a code wins, existing
+        // regions that differ are updated, new ones inserted in path order
+        // (parents before children; the indexes are filled in order). The
+        // sorting and de-duplication happen in the server.
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS region_import ( \
+                 code TEXT COLLATE \"C\" NOT NULL, parent_code TEXT COLLATE \"C\", name TEXT NOT NULL, \
+                 level SMALLINT NOT NULL, path TEXT COLLATE \"C\" NOT NULL, ord BIGINT NOT NULL \
+             ) ON COMMIT DROP",
+        )
+        .execute(self.conn())
+        .await
+        .map_err(db_err)?;
+        sqlx::query("TRUNCATE region_import")
             .execute(self.conn())
             .await
             .map_err(db_err)?;
-            written += done.rows_affected();
+        let mut copy = self
+            .conn()
+            .copy_in_raw("COPY region_import (code, parent_code, name, level, path, ord) FROM STDIN WITH (FORMAT csv)")
+            .await
+            .map_err(db_err)?;
+        let mut buf = String::with_capacity(COPY_CHUNK_BYTES + 1024);
+        for (i, r) in regions.iter().enumerate() {
+            csv_text(&mut buf, r.code.as_str());
+            buf.push(',');
+            // An unquoted empty field is NULL in CSV.
+            if let Some(p) = &r.parent {
+                csv_text(&mut buf, p.as_str());
+            }
+            buf.push(',');
+            csv_text(&mut buf, &r.name);
+            let _ = write!(buf, ",{},", r.level.depth());
+            csv_text(&mut buf, &r.path);
+            let _ = writeln!(buf, ",{i}");
+            if buf.len() >= COPY_CHUNK_BYTES {
+                send_copy(&mut copy, &buf).await?;
+                buf.clear();
+            }
         }
+        if !buf.is_empty() {
+            send_copy(&mut copy, &buf).await?;
+        }
+        copy.finish().await.map_err(db_err)?;
+        let row = sqlx::query(
+            "WITH latest AS ( \
+                 SELECT DISTINCT ON (code) code, parent_code, name, level, path \
+                   FROM region_import ORDER BY code, ord DESC \
+             ), changed AS ( \
+                 UPDATE region r SET parent_code = l.parent_code, name = l.name, level = l.level, path = l.path \
+                   FROM latest l \
+                  WHERE r.code = l.code \
+                    AND (r.parent_code, r.name, r.level, r.path) IS DISTINCT FROM (l.parent_code, l.name, l.level, l.path) \
+             ), added AS ( \
+                 INSERT INTO region (code, parent_code, name, level, path) \
+                 SELECT code, parent_code, name, level, path FROM latest l \
+                  WHERE NOT EXISTS (SELECT 1 FROM region r WHERE r.code = l.code) \
+                  ORDER BY path \
+             ) \
+             SELECT COUNT(*) AS n FROM latest",
+        )
+        .fetch_one(self.conn())
+        .await
+        .map_err(db_err)?;
+        sqlx::query("TRUNCATE region_import")
+            .execute(self.conn())
+            .await
+            .map_err(db_err)?;
+        let written = count(col(&row, "n")?);
         tracing::debug!(rows = written, elapsed = ?started.elapsed(), "regions written");
         Ok(written)
     }
@@ -978,18 +1023,12 @@ impl WriteTx for PgTx {
             for (v, level) in versions {
                 csv_version(&mut buf, v, *level);
                 if buf.len() >= COPY_CHUNK_BYTES {
-                    if let Err(e) = copy.send(buf.as_bytes()).await {
-                        let _ = copy.abort("fangkong: sending COPY data failed").await;
-                        return Err(db_err(e));
-                    }
+                    send_copy(&mut copy, &buf).await?;
                     buf.clear();
                 }
             }
             if !buf.is_empty() {
-                if let Err(e) = copy.send(buf.as_bytes()).await {
-                    let _ = copy.abort("fangkong: sending COPY data failed").await;
-                    return Err(db_err(e));
-                }
+                send_copy(&mut copy, &buf).await?;
             }
             copy.finish().await.map_err(db_err)?;
         }
@@ -1040,6 +1079,12 @@ impl WriteTx for PgTx {
         sqlx::query("DELETE FROM rollup WHERE form = $1 AND date = ANY($2)")
             .bind(form)
             .bind(dates)
+            .execute(self.conn())
+            .await
+            .map_err(db_err)?;
+        // The level passes hash whole days of reports: give them memory
+        // enough not to spill to disk (for this transaction only).
+        sqlx::query("SET LOCAL work_mem = '256MB'")
             .execute(self.conn())
             .await
             .map_err(db_err)?;

@@ -1,0 +1,110 @@
+//! Users in the caller's jurisdiction: list and create.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use fangkong_domain::user::Role;
+use fangkong_service::users::UserInfo;
+
+use crate::auth::Auth;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::JsonBody;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/users", get(list_users).post(create_user))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserBody {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub region_code: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UserInfo> for UserBody {
+    fn from(u: UserInfo) -> Self {
+        UserBody {
+            username: u.username,
+            display_name: u.display_name,
+            role: u.role.name().to_owned(),
+            region_code: u.region_code,
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    #[schema(example = "jiangan.cdc")]
+    pub username: String,
+    #[serde(default)]
+    #[schema(example = "江岸区疾控中心")]
+    pub display_name: String,
+    /// `national`, `provincial`, `city`, `county`, `grid`, `facility` or `public`;
+    /// it must fit the home region's level.
+    #[schema(example = "county")]
+    pub role: String,
+    #[schema(example = "420102")]
+    pub region_code: String,
+    /// At least 8 characters.
+    pub password: String,
+}
+
+// no Debug: it holds a password
+impl std::fmt::Debug for NewUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUserRequest").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// Users whose home region lies in the caller's jurisdiction.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the users", body = [UserBody]),
+        (status = 401, description = "not logged in", body = ErrorBody),
+    )
+)]
+pub async fn list_users(State(state): State<AppState>, Auth(who): Auth) -> ApiResult<Json<Vec<UserBody>>> {
+    let users = state.service.users(&who).await?;
+    Ok(Json(users.into_iter().map(UserBody::from).collect()))
+}
+
+/// Create a user in the caller's jurisdiction (command levels: national to county).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = NewUserRequest,
+    responses(
+        (status = 201, description = "created", body = UserBody),
+        (status = 403, description = "outside the caller's jurisdiction or role", body = ErrorBody),
+        (status = 409, description = "the username is taken", body = ErrorBody),
+        (status = 422, description = "invalid field", body = ErrorBody),
+    )
+)]
+pub async fn create_user(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    JsonBody(req): JsonBody<NewUserRequest>,
+) -> ApiResult<(StatusCode, Json<UserBody>)> {
+    let role: Role = req.role.parse()?;
+    let user = state
+        .service
+        .add_user(&who, &req.username, &req.display_name, role, &req.region_code, &req.password)
+        .await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}

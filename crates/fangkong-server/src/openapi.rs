@@ -1,0 +1,86 @@
+//! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]`
+//! attributes and the request and response types: `GET /api/openapi.json`.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "fangkong",
+        description = "fangkong 防控: the epidemic prevention-and-control platform's HTTP API. \
+                       Log in at POST /api/v1/sessions and send the token as `Authorization: Bearer <token>`. \
+                       Every error answers `{\"error\":{\"code\",\"field\"?,\"message\"}}`."
+    ),
+    paths(
+        api::health::health,
+        api::page::index,
+        api::sessions::create_session,
+        api::sessions::me,
+        api::regions::region,
+        api::regions::children,
+        api::regions::search_regions,
+        api::forms::list_forms,
+        api::forms::form,
+        api::reports::file_report,
+        api::reports::report,
+        api::reports::review_report,
+        api::reports::overdue_reviews,
+        api::reports::import_reports,
+        api::reports::export_reports,
+        api::rollup::figures,
+        api::rollup::series,
+        api::rollup::completeness,
+        api::bulletin::bulletin,
+        api::audit::audit,
+        api::audit::verify,
+        api::users::list_users,
+        api::users::create_user,
+        openapi_json,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::RowErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "sessions", description = "logging in"),
+        (name = "regions", description = "the region tree (public)"),
+        (name = "forms", description = "the daily report forms (public)"),
+        (name = "reports", description = "daily reports, corrections, reviews, files"),
+        (name = "rollup", description = "figures, series, completeness"),
+        (name = "bulletin", description = "the daily bulletin (public)"),
+        (name = "audit", description = "the audit trail (national level)"),
+        (name = "users", description = "users"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(openapi_json))
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "docs",
+    responses((status = 200, description = "the OpenAPI 3 document", content_type = "application/json"))
+)]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
