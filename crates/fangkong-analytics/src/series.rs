@@ -81,7 +81,9 @@ mod tests {
         for _ in 0..200 {
             let series: Vec<Option<i64>> = (0..30)
                 .map(|_| {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     Some(((x >> 33) % 100) as i64)
                 })
                 .collect();

@@ -89,8 +89,18 @@ fn thousands(n: i64) -> String {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 impl BulletinFigures {
@@ -131,7 +141,11 @@ impl BulletinFigures {
     }
 
     fn render_en(&self) -> String {
-        let day = format!("{} {}", MONTHS[self.date.month0() as usize], self.date.day());
+        let day = format!(
+            "{} {}",
+            MONTHS[self.date.month0() as usize],
+            self.date.day()
+        );
         let who = match (&self.region_name, self.unit_level) {
             (name, Some(level)) if self.units_reporting > 0 => {
                 let units = units_en(level, self.units_reporting);
@@ -213,7 +227,11 @@ mod tests {
         let mut f = jan25();
         f.region_name = Some("湖北省".into());
         f.units_reporting = 0;
-        assert!(f.render(Lang::Zh).contains("截至1月25日24时，湖北省累计报告确诊病例1975例"));
-        assert!(f.render(Lang::En).contains("As of 24:00 on January 25, 湖北省 had reported"));
+        assert!(f
+            .render(Lang::Zh)
+            .contains("截至1月25日24时，湖北省累计报告确诊病例1975例"));
+        assert!(f
+            .render(Lang::En)
+            .contains("As of 24:00 on January 25, 湖北省 had reported"));
     }
 }

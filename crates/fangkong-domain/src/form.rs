@@ -104,7 +104,10 @@ pub fn parse_count(field: &str, text: &str) -> Result<i64, FieldError> {
         return Err(FieldError::new(field, "is empty; a zero report sends 0"));
     }
     match t.parse::<i64>() {
-        Ok(n) if n < 0 => Err(FieldError::new(field, format!("must not be negative, got {n}"))),
+        Ok(n) if n < 0 => Err(FieldError::new(
+            field,
+            format!("must not be negative, got {n}"),
+        )),
         Ok(n) => Ok(n),
         Err(_) => Err(FieldError::new(
             field,
@@ -131,14 +134,21 @@ impl Form {
             let i = self.field_index(name).ok_or_else(|| {
                 FieldError::new(
                     &field,
-                    format!("is not a field of form {}; its fields are {}", self.name, self.field_list()),
+                    format!(
+                        "is not a field of form {}; its fields are {}",
+                        self.name,
+                        self.field_list()
+                    ),
                 )
             })?;
             if seen[i] {
                 return Err(FieldError::new(&field, "is given twice"));
             }
             if n < 0 {
-                return Err(FieldError::new(&field, format!("must not be negative, got {n}")));
+                return Err(FieldError::new(
+                    &field,
+                    format!("must not be negative, got {n}"),
+                ));
             }
             seen[i] = true;
             values.0[i] = n;
@@ -153,12 +163,19 @@ impl Form {
     }
 
     pub fn field_list(&self) -> String {
-        self.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+        self.fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// `(name, value)` for each field of the form.
     pub fn named<'a>(&'a self, values: &'a Values) -> impl Iterator<Item = (&'a str, i64)> + 'a {
-        self.fields.iter().enumerate().map(|(i, f)| (f.name.as_str(), values.get(i)))
+        self.fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.as_str(), values.get(i)))
     }
 
     /// The moment a report for `date` is due, with local time `utc_offset_minutes` east of UTC.
@@ -210,14 +227,39 @@ pub fn epidemic_form() -> Form {
         // the day's figures, 0–24h, are due at 08:00 the next morning
         deadline_minutes: 24 * 60 + 8 * 60,
         fields: vec![
-            field("new_confirmed", Additive, "新增确诊病例", "new confirmed cases"),
-            field("new_suspected", Additive, "新增疑似病例", "new suspected cases"),
+            field(
+                "new_confirmed",
+                Additive,
+                "新增确诊病例",
+                "new confirmed cases",
+            ),
+            field(
+                "new_suspected",
+                Additive,
+                "新增疑似病例",
+                "new suspected cases",
+            ),
             field("new_severe", Additive, "新增重症病例", "new severe cases"),
             field("new_deaths", Additive, "新增死亡病例", "new deaths"),
-            field("new_recovered", Additive, "新增治愈出院病例", "new discharged (cured)"),
+            field(
+                "new_recovered",
+                Additive,
+                "新增治愈出院病例",
+                "new discharged (cured)",
+            ),
             field("current_severe", Stock, "现有重症病例", "severe cases now"),
-            field("current_suspected", Stock, "现有疑似病例", "suspected cases now"),
-            field("current_observation", Stock, "正在接受医学观察的密切接触者", "close contacts under medical observation"),
+            field(
+                "current_suspected",
+                Stock,
+                "现有疑似病例",
+                "suspected cases now",
+            ),
+            field(
+                "current_observation",
+                Stock,
+                "正在接受医学观察的密切接触者",
+                "close contacts under medical observation",
+            ),
         ],
     }
 }
@@ -233,10 +275,30 @@ pub fn grid_form() -> Form {
         // filed the same evening, by 20:00
         deadline_minutes: 20 * 60,
         fields: vec![
-            field("households_visited", Additive, "走访户数", "households visited"),
-            field("returnees_registered", Additive, "登记返乡人员", "returnees registered"),
-            field("fever_found", Additive, "发现发热人员", "people with fever found"),
-            field("home_observation", Stock, "居家医学观察人数", "people under home observation"),
+            field(
+                "households_visited",
+                Additive,
+                "走访户数",
+                "households visited",
+            ),
+            field(
+                "returnees_registered",
+                Additive,
+                "登记返乡人员",
+                "returnees registered",
+            ),
+            field(
+                "fever_found",
+                Additive,
+                "发现发热人员",
+                "people with fever found",
+            ),
+            field(
+                "home_observation",
+                Stock,
+                "居家医学观察人数",
+                "people under home observation",
+            ),
         ],
     }
 }
@@ -264,7 +326,9 @@ mod tests {
         assert_eq!(v.get(0), 12);
         assert_eq!(v.get(3), 3);
 
-        let err = f.values_from_pairs([("households_visited", 1)]).unwrap_err();
+        let err = f
+            .values_from_pairs([("households_visited", 1)])
+            .unwrap_err();
         assert_eq!(err.field, "values.returnees_registered");
 
         let err = f.values_from_pairs([("cats", 1)]).unwrap_err();
@@ -280,8 +344,14 @@ mod tests {
     #[test]
     fn counts_parse_strictly() {
         assert_eq!(parse_count("x", " 7 ").unwrap(), 7);
-        assert!(parse_count("x", "-1").unwrap_err().reason.contains("negative"));
-        assert!(parse_count("x", "1.5").unwrap_err().reason.contains("integer"));
+        assert!(parse_count("x", "-1")
+            .unwrap_err()
+            .reason
+            .contains("negative"));
+        assert!(parse_count("x", "1.5")
+            .unwrap_err()
+            .reason
+            .contains("integer"));
         assert!(parse_count("x", "").unwrap_err().reason.contains("empty"));
     }
 

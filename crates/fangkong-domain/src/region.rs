@@ -26,7 +26,10 @@ impl RegionCode {
             return Err(FieldError::new("region_code", "must not be empty"));
         }
         if s.len() > 32 {
-            return Err(FieldError::new("region_code", "must be at most 32 characters"));
+            return Err(FieldError::new(
+                "region_code",
+                "must be at most 32 characters",
+            ));
         }
         if let Some(c) = s
             .chars()
@@ -289,11 +292,23 @@ mod tests {
     #[test]
     fn subtree_range_holds_descendants_only() {
         let (lo, hi) = subtree_range("/000000/420000/");
-        for inside in ["/000000/420000/", "/000000/420000/420100/", "/000000/420000/-x/"] {
+        for inside in [
+            "/000000/420000/",
+            "/000000/420000/420100/",
+            "/000000/420000/-x/",
+        ] {
             assert!(inside >= lo.as_str() && inside < hi.as_str(), "{inside}");
         }
-        for outside in ["/000000/", "/000000/4200001/", "/000000/430000/", "/000000/42000/"] {
-            assert!(!(outside >= lo.as_str() && outside < hi.as_str()), "{outside}");
+        for outside in [
+            "/000000/",
+            "/000000/4200001/",
+            "/000000/430000/",
+            "/000000/42000/",
+        ] {
+            assert!(
+                !(outside >= lo.as_str() && outside < hi.as_str()),
+                "{outside}"
+            );
         }
     }
 

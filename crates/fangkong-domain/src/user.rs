@@ -83,7 +83,10 @@ impl FromStr for Role {
             .find(|r| r.name() == s.trim())
             .ok_or_else(|| {
                 let names: Vec<_> = Role::ALL.iter().map(|r| r.name()).collect();
-                FieldError::new("role", format!("unknown role {s:?}; expected one of {}", names.join(", ")))
+                FieldError::new(
+                    "role",
+                    format!("unknown role {s:?}; expected one of {}", names.join(", ")),
+                )
             })
     }
 }
@@ -169,6 +172,9 @@ mod tests {
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("a b c").is_err());
         assert!(Password::parse("short").is_err());
-        assert_eq!(format!("{:?}", Password::parse("long enough").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("long enough").unwrap()),
+            "Password(***)"
+        );
     }
 }

@@ -27,20 +27,21 @@ fn bearer(value: &str) -> Option<&str> {
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
             ApiError::Unauthenticated("missing authorization header; log in at POST /api/v1/sessions and send Authorization: Bearer <token>".into())
         })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(bearer)
-            .ok_or_else(|| ApiError::Unauthenticated("the authorization header is not a bearer token".into()))?;
+        let token = header.to_str().ok().and_then(bearer).ok_or_else(|| {
+            ApiError::Unauthenticated("the authorization header is not a bearer token".into())
+        })?;
         match state.service.authenticate(token).await {
             Ok(principal) => Ok(Auth(principal)),
-            Err(ServiceError::Unauthenticated) => {
-                Err(ApiError::Unauthenticated("the token is unknown or has expired; log in again".into()))
-            }
+            Err(ServiceError::Unauthenticated) => Err(ApiError::Unauthenticated(
+                "the token is unknown or has expired; log in again".into(),
+            )),
             Err(e) => Err(e.into()),
         }
     }

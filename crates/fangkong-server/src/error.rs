@@ -28,10 +28,17 @@ pub enum ApiError {
     BadRows(Vec<RowError>),
     /// The body is not JSON, or not JSON of the expected shape (400 or 422).
     #[error("{message}")]
-    BadJson { status: StatusCode, field: Option<String>, message: String },
+    BadJson {
+        status: StatusCode,
+        field: Option<String>,
+        message: String,
+    },
     /// A query or path parameter cannot be read (422).
     #[error("{message}")]
-    BadParameter { field: Option<String>, message: String },
+    BadParameter {
+        field: Option<String>,
+        message: String,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -89,21 +96,33 @@ impl ApiError {
     fn body(&self) -> ErrorBody {
         let (field, message) = match self {
             ApiError::Invalid(e) => (Some(e.field.clone()), e.to_string()),
-            ApiError::BadJson { field, message, .. } | ApiError::BadParameter { field, message } => {
-                (field.clone(), message.clone())
-            }
+            ApiError::BadJson { field, message, .. }
+            | ApiError::BadParameter { field, message } => (field.clone(), message.clone()),
             ApiError::Internal(_) => (None, "internal error; it has been logged".to_owned()),
             other => (None, other.to_string()),
         };
         let rows = match self {
-            ApiError::BadRows(rows) => Some(rows.iter().take(MAX_ROWS_LISTED).map(RowErrorBody::from).collect()),
+            ApiError::BadRows(rows) => Some(
+                rows.iter()
+                    .take(MAX_ROWS_LISTED)
+                    .map(RowErrorBody::from)
+                    .collect(),
+            ),
             _ => None,
         };
         let rows_total = match self {
             ApiError::BadRows(rows) => Some(rows.len() as u64),
             _ => None,
         };
-        ErrorBody { error: ErrorDetail { code: self.code().to_owned(), field, message, rows, rows_total } }
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                field,
+                message,
+                rows,
+                rows_total,
+            },
+        }
     }
 }
 
@@ -141,7 +160,11 @@ pub struct RowErrorBody {
 
 impl From<&RowError> for RowErrorBody {
     fn from(e: &RowError) -> Self {
-        RowErrorBody { line: e.line, column: e.column.clone(), reason: e.reason.clone() }
+        RowErrorBody {
+            line: e.line,
+            column: e.column.clone(),
+            reason: e.reason.clone(),
+        }
     }
 }
 
@@ -151,11 +174,17 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "internal error"),
             other if status.is_server_error() => tracing::error!(error = %other, "server error"),
-            _ => tracing::debug!(status = status.as_u16(), code = self.code(), "request refused"),
+            _ => tracing::debug!(
+                status = status.as_u16(),
+                code = self.code(),
+                "request refused"
+            ),
         }
         let mut response = (status, axum::Json(self.body())).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -205,7 +234,9 @@ fn field_and_message(text: &str) -> (Option<String>, String) {
     let detail = strip_position(detail);
     // serde_path_to_error puts `path: ` first when the path is known
     let (path, message) = match detail.split_once(": ") {
-        Some((p, m)) if !p.is_empty() && !p.contains(' ') && !p.contains('`') => (Some(p.to_owned()), m),
+        Some((p, m)) if !p.is_empty() && !p.contains(' ') && !p.contains('`') => {
+            (Some(p.to_owned()), m)
+        }
         _ => (None, detail),
     };
     let named = if message.starts_with("missing field") || message.starts_with("unknown field") {
@@ -214,6 +245,8 @@ fn field_and_message(text: &str) -> (Option<String>, String) {
         None
     };
     let field = match (path, named) {
+        // for an unknown field the path already ends in it
+        (Some(p), Some(n)) if p == n || p.ends_with(&format!(".{n}")) => Some(p),
         (Some(p), Some(n)) if p != "." => Some(format!("{p}.{n}")),
         (_, Some(n)) => Some(n),
         (p, None) => p.filter(|p| p != "."),
@@ -230,7 +263,11 @@ impl From<JsonRejection> for ApiError {
         match r {
             JsonRejection::JsonDataError(e) => {
                 let (field, message) = field_and_message(&e.body_text());
-                ApiError::BadJson { status: StatusCode::UNPROCESSABLE_ENTITY, field, message }
+                ApiError::BadJson {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    field,
+                    message,
+                }
             }
             JsonRejection::JsonSyntaxError(e) => {
                 let (_, message) = field_and_message(&e.body_text());
@@ -240,9 +277,9 @@ impl From<JsonRejection> for ApiError {
                     message: format!("the body is not valid JSON: {message}"),
                 }
             }
-            JsonRejection::MissingJsonContentType(_) => {
-                ApiError::UnsupportedMediaType("expected a body with content-type application/json".into())
-            }
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+                "expected a body with content-type application/json".into(),
+            ),
             JsonRejection::BytesRejection(e) => ApiError::from(e),
             other => ApiError::BadJson {
                 status: other.status(),
@@ -258,7 +295,11 @@ impl From<BytesRejection> for ApiError {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge
         } else {
-            ApiError::BadJson { status: r.status(), field: None, message: "cannot read the request body".into() }
+            ApiError::BadJson {
+                status: r.status(),
+                field: None,
+                message: "cannot read the request body".into(),
+            }
         }
     }
 }
@@ -266,14 +307,20 @@ impl From<BytesRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         let (field, message) = field_and_message(&r.body_text());
-        ApiError::BadParameter { field, message: format!("bad query string: {message}") }
+        ApiError::BadParameter {
+            field,
+            message: format!("bad query string: {message}"),
+        }
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         let (field, message) = field_and_message(&r.body_text());
-        ApiError::BadParameter { field, message: format!("bad path: {message}") }
+        ApiError::BadParameter {
+            field,
+            message: format!("bad path: {message}"),
+        }
     }
 }
 
@@ -303,7 +350,9 @@ mod tests {
 
     #[test]
     fn internal_errors_stay_inside() {
-        let e = ApiError::from(ServiceError::Internal(anyhow::anyhow!("password=hunter2 at /var/db")));
+        let e = ApiError::from(ServiceError::Internal(anyhow::anyhow!(
+            "password=hunter2 at /var/db"
+        )));
         let body = serde_json::to_string(&e.body()).unwrap_or_default();
         assert!(!body.contains("hunter2"), "{body}");
         assert!(body.contains("\"code\":\"internal\""), "{body}");

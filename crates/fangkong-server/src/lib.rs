@@ -77,12 +77,18 @@ pub fn app(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(api::page::router())
         .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT));
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ));
     // file imports have their own, larger limits
     let imports = api::reports::import_router()
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(IMPORT_BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, IMPORT_TIMEOUT));
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            IMPORT_TIMEOUT,
+        ));
 
     Router::new()
         .merge(json_api)
@@ -114,7 +120,9 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, engine = state.service.engine(), "serving");
     }
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn unknown_route(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
@@ -140,18 +148,28 @@ async fn json_errors(req: Request, next: Next) -> Response {
     }
     let (code, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ("too_large", ApiError::TooLarge.to_string()),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this route does not take this method".to_owned()),
-        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => {
-            ("timeout", "the request took too long and was stopped".to_owned())
-        }
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not take this method".to_owned(),
+        ),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "the request took too long and was stopped".to_owned(),
+        ),
         StatusCode::NOT_FOUND => ("not_found", "not found".to_owned()),
         s if s.is_server_error() => ("internal", "internal error; it has been logged".to_owned()),
-        s => ("bad_request", s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+        s => (
+            "bad_request",
+            s.canonical_reason().unwrap_or("bad request").to_lowercase(),
+        ),
     };
     let (mut parts, _) = response.into_parts();
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     let mut response = Response::from_parts(parts, Body::from(body.to_string()));
     *response.status_mut() = status;
     response.into_response()

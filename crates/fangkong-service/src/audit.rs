@@ -35,7 +35,14 @@ pub(crate) async fn append_audit(
     };
     entry.seal(&head.hash);
     tx.append_audit(&entry).await?;
-    tx.set_chain_head(Chain::Audit, ChainHead { seq: entry.seq, hash: entry.hash }).await?;
+    tx.set_chain_head(
+        Chain::Audit,
+        ChainHead {
+            seq: entry.seq,
+            hash: entry.hash,
+        },
+    )
+    .await?;
     Ok(entry)
 }
 
@@ -49,7 +56,8 @@ pub struct ChainCheck {
 
 impl ChainCheck {
     pub fn intact(&self) -> bool {
-        matches!(self.reports, Verdict::Intact { .. }) && matches!(self.audit, Verdict::Intact { .. })
+        matches!(self.reports, Verdict::Intact { .. })
+            && matches!(self.audit, Verdict::Intact { .. })
     }
 }
 
@@ -65,20 +73,29 @@ struct Walk {
 
 impl Walk {
     fn new() -> Walk {
-        Walk { prev_seq: 0, prev_hash: Hash::GENESIS, entries: 0 }
+        Walk {
+            prev_seq: 0,
+            prev_hash: Hash::GENESIS,
+            entries: 0,
+        }
     }
 
     fn step(&mut self, seq: i64, fits: bool, hash: Hash) -> Option<Verdict> {
         if seq != self.prev_seq + 1 {
             return Some(Verdict::Broken {
                 seq: self.prev_seq + 1,
-                reason: format!("entry {} is missing (the next stored entry is {seq})", self.prev_seq + 1),
+                reason: format!(
+                    "entry {} is missing (the next stored entry is {seq})",
+                    self.prev_seq + 1
+                ),
             });
         }
         if !fits {
             return Some(Verdict::Broken {
                 seq,
-                reason: format!("entry {seq} does not match its hash: it was changed after it was written"),
+                reason: format!(
+                    "entry {seq} does not match its hash: it was changed after it was written"
+                ),
             });
         }
         self.prev_seq = seq;
@@ -97,7 +114,9 @@ impl Walk {
                 ),
             };
         }
-        Verdict::Intact { entries: self.entries }
+        Verdict::Intact {
+            entries: self.entries,
+        }
     }
 }
 
@@ -105,11 +124,17 @@ impl Service {
     /// Recompute both chains from their first entry; name the first entry that does not fit.
     pub async fn verify_chains(&self, who: &Principal) -> Result<ChainCheck> {
         if who.role != Role::National {
-            return Err(ServiceError::Forbidden("only the national level verifies the chains".into()));
+            return Err(ServiceError::Forbidden(
+                "only the national level verifies the chains".into(),
+            ));
         }
         let reports = self.verify_report_chain().await?;
         let audit = self.verify_audit_chain().await?;
-        Ok(ChainCheck { reports, audit, checked_at: now_millis() })
+        Ok(ChainCheck {
+            reports,
+            audit,
+            checked_at: now_millis(),
+        })
     }
 
     async fn verify_report_chain(&self) -> Result<Verdict> {
@@ -146,9 +171,16 @@ impl Service {
 
     /// The newest audit entries, optionally for one entity key. National level only:
     /// entries carry before/after states from every jurisdiction.
-    pub async fn audit_recent(&self, who: &Principal, entity_key: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_recent(
+        &self,
+        who: &Principal,
+        entity_key: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
         if who.role != Role::National {
-            return Err(ServiceError::Forbidden("only the national level reads the whole audit log".into()));
+            return Err(ServiceError::Forbidden(
+                "only the national level reads the whole audit log".into(),
+            ));
         }
         Ok(self.store.audit_recent(entity_key, limit.min(1000)).await?)
     }

@@ -11,7 +11,11 @@ use crate::{Result, Service, ServiceError};
 impl Service {
     /// The bulletin of `region` (the nation when `None`) for `date`. Public:
     /// aggregate counts only, no jurisdiction check.
-    pub async fn bulletin(&self, region_code: Option<&str>, date: NaiveDate) -> Result<BulletinFigures> {
+    pub async fn bulletin(
+        &self,
+        region_code: Option<&str>,
+        date: NaiveDate,
+    ) -> Result<BulletinFigures> {
         let form = epidemic_form();
         let region = match region_code {
             Some(code) => self.region(code).await?,
@@ -19,13 +23,21 @@ impl Service {
         };
         let today = self.today();
         if date > today {
-            return Err(fangkong_domain::FieldError::new("date", format!("{date} is in the future (today is {today})")).into());
+            return Err(fangkong_domain::FieldError::new(
+                "date",
+                format!("{date} is in the future (today is {today})"),
+            )
+            .into());
         }
         let figures = self.figures_of(&form.name, region.clone(), date).await?;
-        let units = self.store.child_figures(&form.name, &region.code, date).await?;
+        let units = self
+            .store
+            .child_figures(&form.name, &region.code, date)
+            .await?;
         let idx = |name: &str| {
-            form.field_index(name)
-                .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("epidemic form has no field {name}")))
+            form.field_index(name).ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("epidemic form has no field {name}"))
+            })
         };
         let day = figures.day.as_ref().map(|d| d.values).unwrap_or_default();
         let cum = figures.cumulative;

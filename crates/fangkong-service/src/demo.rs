@@ -26,12 +26,32 @@ use crate::{Result, Service};
 
 /// The demo's logins: every one has the password [`DEMO_PASSWORD`].
 pub const DEMO_USERS: [(&str, &str, Role, &str); 7] = [
-    ("nation", "国家卫生健康委 national command", Role::National, "000000"),
-    ("hubei", "湖北省指挥部 Hubei command", Role::Provincial, "420000"),
+    (
+        "nation",
+        "国家卫生健康委 national command",
+        Role::National,
+        "000000",
+    ),
+    (
+        "hubei",
+        "湖北省指挥部 Hubei command",
+        Role::Provincial,
+        "420000",
+    ),
     ("wuhan", "武汉市指挥部 Wuhan command", Role::City, "420100"),
-    ("jianghan", "江汉区疾控 Jianghan CDC", Role::County, "420103"),
+    (
+        "jianghan",
+        "江汉区疾控 Jianghan CDC",
+        Role::County,
+        "420103",
+    ),
     ("grid", "网格员 grid worker", Role::Grid, "GRID"),
-    ("jinyintan", "金银潭医院 Jinyintan hospital", Role::Facility, "420112"),
+    (
+        "jinyintan",
+        "金银潭医院 Jinyintan hospital",
+        Role::Facility,
+        "420112",
+    ),
     ("public", "公众 the public", Role::Public, "000000"),
 ];
 pub const DEMO_PASSWORD: &str = "fangkong2020";
@@ -93,7 +113,11 @@ fn intensity(t: f64, start: f64, seed: f64) -> f64 {
 
 /// When a report for `deadline` came in: mostly before it, some after, some not at all.
 /// `None`: not filed (yet).
-fn filing_time(rng: &mut StdRng, deadline: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn filing_time(
+    rng: &mut StdRng,
+    deadline: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let roll: f64 = rng.gen();
     let at = if roll < 0.006 {
         return None; // missing
@@ -125,11 +149,20 @@ impl Service {
 
         progress("loading Hubei's townships and villages");
         let hubei = self.region(HUBEI).await?;
-        if self.store.count_by_level(&hubei.path).await?.iter().all(|(l, _)| *l != Level::Village) {
+        if self
+            .store
+            .count_by_level(&hubei.path)
+            .await?
+            .iter()
+            .all(|(l, _)| *l != Level::Village)
+        {
             self.import_demo_province(&system).await?;
         }
 
-        let villages = self.store.regions_at_level(&hubei.path, Level::Village).await?;
+        let villages = self
+            .store
+            .regions_at_level(&hubei.path, Level::Village)
+            .await?;
         let grid_village = villages
             .iter()
             .find(|v| v.path.contains(&format!("/{SOURCE_COUNTY}/")))
@@ -139,22 +172,32 @@ impl Service {
 
         progress("creating the demo users");
         for (username, name, role, region) in DEMO_USERS {
-            let region = if region == "GRID" { grid_village.as_str() } else { region };
+            let region = if region == "GRID" {
+                grid_village.as_str()
+            } else {
+                region
+            };
             if self.store.user_by_name(username).await?.is_none() {
-                self.add_user(&system, username, name, role, region, DEMO_PASSWORD).await?;
+                self.add_user(&system, username, name, role, region, DEMO_PASSWORD)
+                    .await?;
             }
             summary.users.push(username.to_owned());
         }
 
         let today = self.today();
-        let days: Vec<NaiveDate> = (0..DEMO_DAYS).map(|i| today - Duration::days(DEMO_DAYS - 1 - i)).collect();
+        let days: Vec<NaiveDate> = (0..DEMO_DAYS)
+            .map(|i| today - Duration::days(DEMO_DAYS - 1 - i))
+            .collect();
         summary.from = days.first().copied();
         summary.to = days.last().copied();
         let now = now_millis();
 
         // every county's outbreak: where and when it starts
         let nation = self.nation().await?;
-        let counties = self.store.regions_at_level(&nation.path, Level::County).await?;
+        let counties = self
+            .store
+            .regions_at_level(&nation.path, Level::County)
+            .await?;
         let outbreaks: HashMap<String, CountyOutbreak> = counties
             .iter()
             .map(|c| {
@@ -162,15 +205,35 @@ impl Service {
                 let in_wuhan = c.path.contains(&format!("/{WUHAN}/"));
                 let in_hubei = c.path.contains(&format!("/{HUBEI}/"));
                 let o = if code == SOURCE_COUNTY {
-                    CountyOutbreak { start: 0.0, seed: 3.0, hubei: true }
+                    CountyOutbreak {
+                        start: 0.0,
+                        seed: 3.0,
+                        hubei: true,
+                    }
                 } else if in_wuhan {
-                    CountyOutbreak { start: rng.gen_range(2.0..5.0), seed: 1.5, hubei: true }
+                    CountyOutbreak {
+                        start: rng.gen_range(2.0..5.0),
+                        seed: 1.5,
+                        hubei: true,
+                    }
                 } else if in_hubei {
-                    CountyOutbreak { start: rng.gen_range(5.0..10.0), seed: 0.8, hubei: true }
+                    CountyOutbreak {
+                        start: rng.gen_range(5.0..10.0),
+                        seed: 0.8,
+                        hubei: true,
+                    }
                 } else if rng.gen::<f64>() < 0.3 {
-                    CountyOutbreak { start: rng.gen_range(9.0..16.0), seed: 0.4, hubei: false }
+                    CountyOutbreak {
+                        start: rng.gen_range(9.0..16.0),
+                        seed: 0.4,
+                        hubei: false,
+                    }
                 } else {
-                    CountyOutbreak { start: f64::INFINITY, seed: 0.0, hubei: false }
+                    CountyOutbreak {
+                        start: f64::INFINITY,
+                        seed: 0.0,
+                        hubei: false,
+                    }
                 };
                 (code.to_owned(), o)
             })
@@ -180,13 +243,15 @@ impl Service {
         let epidemic = epidemic_form();
         let rows = epidemic_rows(&epidemic, &counties, &outbreaks, &days, now, self, &mut rng);
         summary.epidemic_reports = rows.len() as u64;
-        self.import_report_rows(&system, &epidemic.name, rows, Source::Demo, "demo").await?;
+        self.import_report_rows(&system, &epidemic.name, rows, Source::Demo, "demo")
+            .await?;
 
         progress("generating the grid reports of every village and community in Hubei");
         let grid = grid_form();
         let rows = grid_rows(&grid, &villages, &outbreaks, &days, now, self, &mut rng);
         summary.grid_reports = rows.len() as u64;
-        self.import_report_rows(&system, &grid.name, rows, Source::Demo, "demo").await?;
+        self.import_report_rows(&system, &grid.name, rows, Source::Demo, "demo")
+            .await?;
         Ok(summary)
     }
 }
@@ -201,12 +266,23 @@ fn epidemic_rows(
     rng: &mut StdRng,
 ) -> Vec<ImportRow> {
     let i = |name: &str| form.field_index(name).unwrap_or(0);
-    let (conf, susp, sev, dead, rec) =
-        (i("new_confirmed"), i("new_suspected"), i("new_severe"), i("new_deaths"), i("new_recovered"));
-    let (c_sev, c_susp, c_obs) = (i("current_severe"), i("current_suspected"), i("current_observation"));
+    let (conf, susp, sev, dead, rec) = (
+        i("new_confirmed"),
+        i("new_suspected"),
+        i("new_severe"),
+        i("new_deaths"),
+        i("new_recovered"),
+    );
+    let (c_sev, c_susp, c_obs) = (
+        i("current_severe"),
+        i("current_suspected"),
+        i("current_observation"),
+    );
     let mut rows = Vec::with_capacity(counties.len() * days.len());
     for county in counties {
-        let Some(o) = outbreaks.get(county.code.as_str()) else { continue };
+        let Some(o) = outbreaks.get(county.code.as_str()) else {
+            continue;
+        };
         let mut new_cases: Vec<i64> = Vec::with_capacity(days.len());
         let (mut active, mut severe) = (0i64, 0i64);
         for (t, date) in days.iter().enumerate() {
@@ -216,18 +292,33 @@ fn epidemic_rows(
             new_cases.push(v.0[conf]);
             v.0[susp] = poisson(rng, 1.4 * lambda);
             v.0[sev] = poisson(rng, if o.hubei { 0.18 } else { 0.1 } * v.0[conf] as f64);
-            let lagged = |lag: usize| if t >= lag { new_cases[t - lag] as f64 } else { 0.0 };
+            let lagged = |lag: usize| {
+                if t >= lag {
+                    new_cases[t - lag] as f64
+                } else {
+                    0.0
+                }
+            };
             v.0[dead] = poisson(rng, if o.hubei { 0.04 } else { 0.008 } * lagged(8)).min(active);
-            v.0[rec] = poisson(rng, 0.45 * lagged(12)).min(active - v.0[dead]).max(0);
+            v.0[rec] = poisson(rng, 0.45 * lagged(12))
+                .min(active - v.0[dead])
+                .max(0);
             active += v.0[conf] - v.0[dead] - v.0[rec];
-            severe = (severe + v.0[sev] - poisson(rng, 0.08 * severe as f64)).clamp(0, active.max(0));
+            severe =
+                (severe + v.0[sev] - poisson(rng, 0.08 * severe as f64)).clamp(0, active.max(0));
             v.0[c_sev] = severe;
             v.0[c_susp] = poisson(rng, 2.0 * lambda);
             let recent: i64 = new_cases.iter().rev().take(14).sum();
             v.0[c_obs] = poisson(rng, 9.0 * recent as f64);
             let deadline = form.deadline(*date, service.settings.utc_offset_minutes);
             if let Some(at) = filing_time(rng, deadline, now) {
-                rows.push(ImportRow { line: 0, region: county.clone(), date: *date, values: v, filed_at: Some(at) });
+                rows.push(ImportRow {
+                    line: 0,
+                    region: county.clone(),
+                    date: *date,
+                    values: v,
+                    filed_at: Some(at),
+                });
             }
         }
     }
@@ -244,10 +335,19 @@ fn grid_rows(
     rng: &mut StdRng,
 ) -> Vec<ImportRow> {
     let i = |name: &str| form.field_index(name).unwrap_or(0);
-    let (visited, returnees, fever, home) =
-        (i("households_visited"), i("returnees_registered"), i("fever_found"), i("home_observation"));
+    let (visited, returnees, fever, home) = (
+        i("households_visited"),
+        i("returnees_registered"),
+        i("fever_found"),
+        i("home_observation"),
+    );
     // villages per county, to spread a county's intensity over them
-    let county_of = |v: &Region| v.lineage().get(3).map(|c| c.to_string()).unwrap_or_default();
+    let county_of = |v: &Region| {
+        v.lineage()
+            .get(3)
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+    };
     let mut per_county: HashMap<String, f64> = HashMap::new();
     for v in villages {
         *per_county.entry(county_of(v)).or_default() += 1.0;
@@ -266,11 +366,19 @@ fn grid_rows(
             // returnees from the Spring Festival travel, fading
             v.0[returnees] = poisson(rng, 1.5 * (-(t as f64) / 9.0).exp());
             v.0[fever] = poisson(rng, 0.02 + 4.0 * lambda);
-            observing = (observing + poisson(rng, 0.1 + 10.0 * lambda) - poisson(rng, observing as f64 / 14.0)).max(0);
+            observing = (observing + poisson(rng, 0.1 + 10.0 * lambda)
+                - poisson(rng, observing as f64 / 14.0))
+            .max(0);
             v.0[home] = observing;
             let deadline = form.deadline(*date, service.settings.utc_offset_minutes);
             if let Some(at) = filing_time(rng, deadline, now) {
-                rows.push(ImportRow { line: 0, region: village.clone(), date: *date, values: v, filed_at: Some(at) });
+                rows.push(ImportRow {
+                    line: 0,
+                    region: village.clone(),
+                    date: *date,
+                    values: v,
+                    filed_at: Some(at),
+                });
             }
         }
     }
@@ -288,7 +396,10 @@ mod tests {
             let n = 20_000;
             let total: i64 = (0..n).map(|_| poisson(&mut rng, mean)).sum();
             let m = total as f64 / n as f64;
-            assert!((m - mean).abs() < 0.05 * mean + 0.02, "mean {mean}: got {m}");
+            assert!(
+                (m - mean).abs() < 0.05 * mean + 0.02,
+                "mean {mean}: got {m}"
+            );
         }
     }
 

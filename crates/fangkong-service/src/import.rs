@@ -30,8 +30,12 @@ pub struct ReportFile {
 }
 
 pub fn parse_date(field: &str, text: &str) -> std::result::Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| FieldError::new(field, format!("{:?} is not a date (YYYY-MM-DD)", text.trim())))
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        FieldError::new(
+            field,
+            format!("{:?} is not a date (YYYY-MM-DD)", text.trim()),
+        )
+    })
 }
 
 struct RawRow {
@@ -51,7 +55,10 @@ impl Service {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ReportFile> {
         let form = self.form(form)?.clone();
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(input);
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .from_reader(input);
         let header: Vec<String> = reader
             .headers()
             .map_err(|e| ServiceError::Invalid(FieldError::new("header", e.to_string())))?
@@ -65,8 +72,18 @@ impl Service {
         for (i, record) in reader.records().enumerate() {
             let line = i as u64 + 2;
             match record {
-                Ok(r) => raw.push(RawRow { line, record: r.iter().map(str::to_owned).collect() }),
-                Err(e) => bad.push((RowError { line, column: "-".into(), reason: e.to_string() }, Vec::new())),
+                Ok(r) => raw.push(RawRow {
+                    line,
+                    record: r.iter().map(str::to_owned).collect(),
+                }),
+                Err(e) => bad.push((
+                    RowError {
+                        line,
+                        column: "-".into(),
+                        reason: e.to_string(),
+                    },
+                    Vec::new(),
+                )),
             }
             if line % 10_000 == 0 {
                 progress(line - 1);
@@ -75,11 +92,17 @@ impl Service {
         progress(raw.len() as u64 + bad.len() as u64);
 
         // resolve every distinct region code once
-        let regions = self.resolve_regions(raw.iter().map(|r| r.record.first().map_or("", String::as_str))).await?;
+        let regions = self
+            .resolve_regions(
+                raw.iter()
+                    .map(|r| r.record.first().map_or("", String::as_str)),
+            )
+            .await?;
         let mut rows = Vec::with_capacity(raw.len());
         let mut seen: HashMap<(RegionCode, NaiveDate), u64> = HashMap::with_capacity(raw.len());
+        let today = self.today();
         for r in raw {
-            match check_row(&form, &columns, &r, &regions, who, &mut seen) {
+            match check_row(&form, &columns, &r, &regions, who, today, &mut seen) {
                 Ok(row) => rows.push(row),
                 Err(e) => bad.push((e, r.record)),
             }
@@ -89,7 +112,10 @@ impl Service {
     }
 
     /// Look up region codes (each once); the map holds those that exist, by the code as written.
-    async fn resolve_regions<'a>(&self, codes: impl Iterator<Item = &'a str>) -> Result<HashMap<String, Region>> {
+    async fn resolve_regions<'a>(
+        &self,
+        codes: impl Iterator<Item = &'a str>,
+    ) -> Result<HashMap<String, Region>> {
         let mut wanted: HashMap<String, RegionCode> = HashMap::new();
         for c in codes {
             if !wanted.contains_key(c) {
@@ -99,13 +125,25 @@ impl Service {
             }
         }
         let mut lookup: Vec<RegionCode> = wanted.values().cloned().collect();
-        lookup.extend(wanted.values().map(RegionCode::china_canonical).filter(|c| !wanted.values().any(|w| w == c)));
-        let found: HashMap<RegionCode, Region> =
-            self.store.regions(&lookup).await?.into_iter().map(|r| (r.code.clone(), r)).collect();
+        lookup.extend(
+            wanted
+                .values()
+                .map(RegionCode::china_canonical)
+                .filter(|c| !wanted.values().any(|w| w == c)),
+        );
+        let found: HashMap<RegionCode, Region> = self
+            .store
+            .regions(&lookup)
+            .await?
+            .into_iter()
+            .map(|r| (r.code.clone(), r))
+            .collect();
         Ok(wanted
             .into_iter()
             .filter_map(|(text, code)| {
-                let region = found.get(&code).or_else(|| found.get(&code.china_canonical()))?;
+                let region = found
+                    .get(&code)
+                    .or_else(|| found.get(&code.china_canonical()))?;
                 Some((text, region.clone()))
             })
             .collect())
@@ -127,17 +165,24 @@ fn header_columns(form: &Form, header: &[String]) -> Result<Columns> {
             format!(
                 "has no column {name:?}; a {} report file has region_code,date,{}",
                 form.name,
-                form.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(",")
+                form.fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
             ),
         ))
     };
-    if let Some(unknown) = header
-        .iter()
-        .find(|h| h.as_str() != "region_code" && h.as_str() != "date" && form.field_index(h).is_none())
-    {
+    if let Some(unknown) = header.iter().find(|h| {
+        h.as_str() != "region_code" && h.as_str() != "date" && form.field_index(h).is_none()
+    }) {
         return Err(ServiceError::Invalid(FieldError::new(
             "header",
-            format!("column {unknown:?} is not a field of form {}; its fields are {}", form.name, form.field_list()),
+            format!(
+                "column {unknown:?} is not a field of form {}; its fields are {}",
+                form.name,
+                form.field_list()
+            ),
         )));
     }
     Ok(Columns {
@@ -157,13 +202,21 @@ fn check_row(
     r: &RawRow,
     regions: &HashMap<String, Region>,
     who: &Principal,
+    today: NaiveDate,
     seen: &mut HashMap<(RegionCode, NaiveDate), u64>,
 ) -> std::result::Result<ImportRow, RowError> {
     let line = r.line;
-    let err = |column: &str, reason: String| RowError { line, column: column.to_owned(), reason };
+    let err = |column: &str, reason: String| RowError {
+        line,
+        column: column.to_owned(),
+        reason,
+    };
     let get = |i: usize| r.record.get(i).map_or("", String::as_str);
     if r.record.len() < columns.fields.len() + 2 {
-        return Err(err("-", format!("has {} columns, the header has more", r.record.len())));
+        return Err(err(
+            "-",
+            format!("has {} columns, the header has more", r.record.len()),
+        ));
     }
     let code = get(columns.region);
     RegionCode::parse(code).map_err(|e| err("region_code", e.reason))?;
@@ -172,21 +225,47 @@ fn check_row(
         .ok_or_else(|| err("region_code", format!("unknown region {code:?}")))?
         .clone();
     if !who.covers(&region) {
-        return Err(err("region_code", format!("region {code} lies outside your jurisdiction ({})", who.region.code)));
+        return Err(err(
+            "region_code",
+            format!(
+                "region {code} lies outside your jurisdiction ({})",
+                who.region.code
+            ),
+        ));
     }
     let date = parse_date("date", get(columns.date)).map_err(|e| err("date", e.reason))?;
+    if date > today {
+        return Err(err(
+            "date",
+            format!("{date} is in the future (today is {today})"),
+        ));
+    }
     let mut values = Values::ZERO;
     for (i, (field, col)) in form.fields.iter().zip(&columns.fields).enumerate() {
-        values.0[i] = parse_count(&field.name, get(*col)).map_err(|e| err(&field.name, e.reason))?;
+        values.0[i] =
+            parse_count(&field.name, get(*col)).map_err(|e| err(&field.name, e.reason))?;
     }
     if let Some(first) = seen.insert((region.code.clone(), date), line) {
-        return Err(err("region_code", format!("region {code} on {date} was already given on line {first}")));
+        return Err(err(
+            "region_code",
+            format!("region {code} on {date} was already given on line {first}"),
+        ));
     }
-    Ok(ImportRow { line, region, date, values, filed_at: None })
+    Ok(ImportRow {
+        line,
+        region,
+        date,
+        values,
+        filed_at: None,
+    })
 }
 
 /// Write bad rows with their reasons, for `--skip-bad`'s reject file.
-pub fn write_rejects(out: impl Write, header: &[String], bad: &[(RowError, Vec<String>)]) -> Result<()> {
+pub fn write_rejects(
+    out: impl Write,
+    header: &[String],
+    bad: &[(RowError, Vec<String>)],
+) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut head = vec!["line".to_owned(), "column".to_owned(), "reason".to_owned()];
     head.extend(header.iter().cloned());
@@ -290,12 +369,19 @@ impl Converted {
 /// fields are 0.
 pub fn convert_jhu(input: impl Read, form: &Form) -> Result<Converted> {
     let idx = |name: &str| {
-        form.field_index(name)
-            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("form {} has no field {name}", form.name)))
+        form.field_index(name).ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!("form {} has no field {name}", form.name))
+        })
     };
-    let (i_conf, i_dead, i_rec) = (idx("new_confirmed")?, idx("new_deaths")?, idx("new_recovered")?);
+    let (i_conf, i_dead, i_rec) = (
+        idx("new_confirmed")?,
+        idx("new_deaths")?,
+        idx("new_recovered")?,
+    );
     let codes: HashMap<&str, &str> = JHU_PROVINCES.iter().copied().collect();
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
     let mut series: BTreeMap<String, Vec<(NaiveDate, [Option<i64>; 3])>> = BTreeMap::new();
     let mut errors = Vec::new();
     for (i, record) in reader.deserialize::<JhuRow>().enumerate() {
@@ -303,22 +389,37 @@ pub fn convert_jhu(input: impl Read, form: &Form) -> Result<Converted> {
         let row = match record {
             Ok(r) => r,
             Err(e) => {
-                errors.push(RowError { line, column: "-".into(), reason: e.to_string() });
+                errors.push(RowError {
+                    line,
+                    column: "-".into(),
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
         let Some(code) = codes.get(row.province.as_str()) else {
-            errors.push(RowError { line, column: "province".into(), reason: format!("unknown province {:?}", row.province) });
+            errors.push(RowError {
+                line,
+                column: "province".into(),
+                reason: format!("unknown province {:?}", row.province),
+            });
             continue;
         };
         let date = match parse_date("date", &row.date) {
             Ok(d) => d,
             Err(e) => {
-                errors.push(RowError { line, column: "date".into(), reason: e.reason });
+                errors.push(RowError {
+                    line,
+                    column: "date".into(),
+                    reason: e.reason,
+                });
                 continue;
             }
         };
-        series.entry((*code).to_owned()).or_default().push((date, [row.confirmed_cum, row.deaths_cum, row.recovered_cum]));
+        series
+            .entry((*code).to_owned())
+            .or_default()
+            .push((date, [row.confirmed_cum, row.deaths_cum, row.recovered_cum]));
     }
     if !errors.is_empty() {
         return Err(ServiceError::BadRows(errors));
@@ -331,7 +432,10 @@ pub fn convert_jhu(input: impl Read, form: &Form) -> Result<Converted> {
             let cum: Vec<Option<i64>> = days.iter().map(|(_, c)| c[k]).collect();
             let d = decumulate(&cum);
             for i in &d.falls {
-                out.notes.push(format!("{code} {}: cumulative {name} fell; daily count clipped to 0", days[*i].0));
+                out.notes.push(format!(
+                    "{code} {}: cumulative {name} fell; daily count clipped to 0",
+                    days[*i].0
+                ));
             }
             daily.push(d.daily);
         }
@@ -363,10 +467,13 @@ struct JhuRow {
 /// new severe and new suspected counts are not in the file: 0.
 pub fn convert_nhc(input: impl Read, form: &Form) -> Result<Converted> {
     let idx = |name: &str| {
-        form.field_index(name)
-            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("form {} has no field {name}", form.name)))
+        form.field_index(name).ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!("form {} has no field {name}", form.name))
+        })
     };
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
     let mut days: Vec<(NaiveDate, NhcRow)> = Vec::new();
     let mut errors = Vec::new();
     for (i, record) in reader.deserialize::<NhcRow>().enumerate() {
@@ -374,9 +481,17 @@ pub fn convert_nhc(input: impl Read, form: &Form) -> Result<Converted> {
         match record {
             Ok(r) => match parse_date("date", &r.date) {
                 Ok(d) => days.push((d, r)),
-                Err(e) => errors.push(RowError { line, column: "date".into(), reason: e.reason }),
+                Err(e) => errors.push(RowError {
+                    line,
+                    column: "date".into(),
+                    reason: e.reason,
+                }),
             },
-            Err(e) => errors.push(RowError { line, column: "-".into(), reason: e.to_string() }),
+            Err(e) => errors.push(RowError {
+                line,
+                column: "-".into(),
+                reason: e.to_string(),
+            }),
         }
     }
     if !errors.is_empty() {
@@ -384,7 +499,11 @@ pub fn convert_nhc(input: impl Read, form: &Form) -> Result<Converted> {
     }
     days.sort_by_key(|(d, _)| *d);
     let mut out = Converted::default();
-    let flows = [("new_confirmed", 0usize), ("new_deaths", 1), ("new_recovered", 2)];
+    let flows = [
+        ("new_confirmed", 0usize),
+        ("new_deaths", 1),
+        ("new_recovered", 2),
+    ];
     let cum = |k: usize| -> Vec<Option<i64>> {
         days.iter()
             .map(|(_, r)| [r.confirmed_cum, r.deaths_cum, r.recovered_cum][k])
@@ -400,7 +519,11 @@ pub fn convert_nhc(input: impl Read, form: &Form) -> Result<Converted> {
         }
         for (k, (name, value)) in stocks
             .iter()
-            .zip([r.severe_current, r.suspected_current, r.contacts_under_observation])
+            .zip([
+                r.severe_current,
+                r.suspected_current,
+                r.contacts_under_observation,
+            ])
             .enumerate()
         {
             if let Some(x) = value {
@@ -408,7 +531,8 @@ pub fn convert_nhc(input: impl Read, form: &Form) -> Result<Converted> {
             }
             v.0[idx(name)?] = last[k];
         }
-        out.rows.push((fangkong_domain::region::NATION_CODE.to_owned(), *date, v));
+        out.rows
+            .push((fangkong_domain::region::NATION_CODE.to_owned(), *date, v));
     }
     Ok(out)
 }
@@ -435,21 +559,37 @@ impl Service {
         converted: Converted,
         label: &str,
     ) -> Result<(crate::reports::ImportSummary, Vec<String>)> {
-        let regions = self.resolve_regions(converted.rows.iter().map(|(c, _, _)| c.as_str())).await?;
+        let regions = self
+            .resolve_regions(converted.rows.iter().map(|(c, _, _)| c.as_str()))
+            .await?;
         let mut notes = converted.notes;
         let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
         let mut rows = Vec::with_capacity(converted.rows.len());
         for (i, (code, date, values)) in converted.rows.into_iter().enumerate() {
             match regions.get(&code) {
-                Some(region) => rows.push(ImportRow { line: i as u64 + 2, region: region.clone(), date, values, filed_at: None }),
+                Some(region) => rows.push(ImportRow {
+                    line: i as u64 + 2,
+                    region: region.clone(),
+                    date,
+                    values,
+                    filed_at: None,
+                }),
                 None => *skipped.entry(code).or_default() += 1,
             }
         }
         for (code, n) in skipped {
-            notes.push(format!("region {code} is not in the region tree: its {n} rows were left out"));
+            notes.push(format!(
+                "region {code} is not in the region tree: its {n} rows were left out"
+            ));
         }
         let summary = self
-            .import_report_rows(who, form, rows, fangkong_domain::report::Source::Import, label)
+            .import_report_rows(
+                who,
+                form,
+                rows,
+                fangkong_domain::report::Source::Import,
+                label,
+            )
             .await?;
         Ok((summary, notes))
     }

@@ -20,7 +20,9 @@ const HUBEI_BELOW_COUNTY_GZ: &[u8] = include_bytes!("../data/china-2023-hubei-be
 
 /// Parse a region file (`code,parent_code,name,level`). Every bad row is reported.
 pub fn parse_region_csv(input: impl Read) -> Result<Vec<NewRegion>> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
     let headers = reader
         .headers()
         .map_err(|e| ServiceError::Invalid(FieldError::new("header", e.to_string())))?
@@ -33,7 +35,12 @@ pub fn parse_region_csv(input: impl Read) -> Result<Vec<NewRegion>> {
             ))
         })
     };
-    let (c_code, c_parent, c_name, c_level) = (col("code")?, col("parent_code")?, col("name")?, col("level")?);
+    let (c_code, c_parent, c_name, c_level) = (
+        col("code")?,
+        col("parent_code")?,
+        col("name")?,
+        col("level")?,
+    );
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -41,12 +48,20 @@ pub fn parse_region_csv(input: impl Read) -> Result<Vec<NewRegion>> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                errors.push(RowError { line, column: "-".into(), reason: e.to_string() });
+                errors.push(RowError {
+                    line,
+                    column: "-".into(),
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
         let field = |c: usize| record.get(c).unwrap_or("");
-        let err = |column: &str, e: FieldError| RowError { line, column: column.into(), reason: e.reason };
+        let err = |column: &str, e: FieldError| RowError {
+            line,
+            column: column.into(),
+            reason: e.reason,
+        };
         let code = RegionCode::parse(field(c_code)).map_err(|e| err("code", e));
         let level = field(c_level).parse::<Level>().map_err(|e| err("level", e));
         let parent = match field(c_parent) {
@@ -55,14 +70,25 @@ pub fn parse_region_csv(input: impl Read) -> Result<Vec<NewRegion>> {
         };
         let name = field(c_name).to_owned();
         match (code, parent, level) {
-            (Ok(code), Ok(parent), Ok(level)) if !name.is_empty() => {
-                rows.push(NewRegion { code, parent, name, level })
-            }
+            (Ok(code), Ok(parent), Ok(level)) if !name.is_empty() => rows.push(NewRegion {
+                code,
+                parent,
+                name,
+                level,
+            }),
             (code, parent, level) => {
                 if name.is_empty() {
-                    errors.push(RowError { line, column: "name".into(), reason: "must not be empty".into() });
+                    errors.push(RowError {
+                        line,
+                        column: "name".into(),
+                        reason: "must not be empty".into(),
+                    });
                 }
-                errors.extend([code.err(), parent.err(), level.err()].into_iter().flatten());
+                errors.extend(
+                    [code.err(), parent.err(), level.err()]
+                        .into_iter()
+                        .flatten(),
+                );
             }
         }
     }
@@ -104,7 +130,9 @@ impl Service {
     /// inside the principal's jurisdiction. All or nothing.
     pub async fn import_regions(&self, who: &Principal, mut rows: Vec<NewRegion>) -> Result<u64> {
         if !who.role.may_write() {
-            return Err(ServiceError::Forbidden("this role cannot change regions".into()));
+            return Err(ServiceError::Forbidden(
+                "this role cannot change regions".into(),
+            ));
         }
         rows.sort_by_key(|r| r.level);
         let mut seen = HashSet::with_capacity(rows.len());
@@ -142,16 +170,23 @@ impl Service {
                 }
                 Region::nation(&r.name)
             } else {
-                let (parent_path, parent_level) = known.get(&r.parent).cloned().ok_or_else(|| {
-                    ServiceError::Invalid(FieldError::new(
-                        "parent_code",
-                        format!("region {}: parent {} is neither in the file nor stored", r.code, r.parent),
-                    ))
-                })?;
+                let (parent_path, parent_level) =
+                    known.get(&r.parent).cloned().ok_or_else(|| {
+                        ServiceError::Invalid(FieldError::new(
+                            "parent_code",
+                            format!(
+                                "region {}: parent {} is neither in the file nor stored",
+                                r.code, r.parent
+                            ),
+                        ))
+                    })?;
                 if parent_level >= r.level {
                     return Err(ServiceError::Invalid(FieldError::new(
                         "level",
-                        format!("region {} ({}) lies below {} ({parent_level})", r.code, r.level, r.parent),
+                        format!(
+                            "region {} ({}) lies below {} ({parent_level})",
+                            r.code, r.level, r.parent
+                        ),
                     )));
                 }
                 Region {
@@ -241,9 +276,17 @@ impl Service {
         Ok(regions)
     }
 
-    pub async fn search_regions(&self, under: &str, query: &str, limit: u32) -> Result<Vec<Region>> {
+    pub async fn search_regions(
+        &self,
+        under: &str,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Region>> {
         let root = self.region(under).await?;
-        Ok(self.store.search_regions(&root.path, query.trim(), limit.min(500)).await?)
+        Ok(self
+            .store
+            .search_regions(&root.path, query.trim(), limit.min(500))
+            .await?)
     }
 
     pub async fn count_regions(&self, under: &str) -> Result<Vec<(Level, u64)>> {

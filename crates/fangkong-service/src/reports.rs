@@ -35,7 +35,10 @@ pub enum Filing {
     /// The first report of this unit for this form and day.
     Filed(ReportVersion),
     /// A new version replacing `previous`, which is kept.
-    Corrected { previous: ReportVersion, current: ReportVersion },
+    Corrected {
+        previous: ReportVersion,
+        current: ReportVersion,
+    },
     /// The same values as the current version: nothing written.
     Unchanged(ReportVersion),
 }
@@ -101,8 +104,10 @@ pub struct Completeness {
 }
 
 pub(crate) fn version_json(form: &Form, v: &ReportVersion) -> Value {
-    let values: serde_json::Map<String, Value> =
-        form.named(&v.values).map(|(k, n)| (k.to_owned(), json!(n))).collect();
+    let values: serde_json::Map<String, Value> = form
+        .named(&v.values)
+        .map(|(k, n)| (k.to_owned(), json!(n)))
+        .collect();
     json!({
         "form": v.key.form,
         "region_code": v.key.region.as_str(),
@@ -120,14 +125,21 @@ impl Service {
     fn check_date(&self, date: NaiveDate) -> Result<()> {
         let today = self.today();
         if date > today {
-            return Err(FieldError::new("date", format!("{date} is in the future (today is {today})")).into());
+            return Err(FieldError::new(
+                "date",
+                format!("{date} is in the future (today is {today})"),
+            )
+            .into());
         }
         Ok(())
     }
 
     fn check_writer(who: &Principal) -> Result<()> {
         if !who.role.may_write() {
-            return Err(ServiceError::Forbidden(format!("role {} cannot file reports", who.role)));
+            return Err(ServiceError::Forbidden(format!(
+                "role {} cannot file reports",
+                who.role
+            )));
         }
         Ok(())
     }
@@ -142,7 +154,16 @@ impl Service {
         date: NaiveDate,
         values: FiledValues,
     ) -> Result<Filing> {
-        self.file_report_as(who, form, region_code, date, values, Source::Entry, now_millis()).await
+        self.file_report_as(
+            who,
+            form,
+            region_code,
+            date,
+            values,
+            Source::Entry,
+            now_millis(),
+        )
+        .await
     }
 
     /// [`Service::file_report`] with the source and time given (the demo files reports "in the past").
@@ -163,11 +184,20 @@ impl Service {
         self.check_date(date)?;
         let values = match values {
             FiledValues::Zero => Values::ZERO,
-            FiledValues::Pairs(pairs) => form.values_from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), *v)))?,
+            FiledValues::Pairs(pairs) => {
+                form.values_from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), *v)))?
+            }
         };
-        let key = ReportKey { form: form.name.clone(), region: region.code.clone(), date };
+        let key = ReportKey {
+            form: form.name.clone(),
+            region: region.code.clone(),
+            date,
+        };
         // ancestors' levels, read before the transaction (the tree does not change with reports)
-        let mut ancestors = self.store.regions(&region.ancestors_nearest_first()).await?;
+        let mut ancestors = self
+            .store
+            .regions(&region.ancestors_nearest_first())
+            .await?;
         ancestors.sort_by(|a, b| b.level.cmp(&a.level));
 
         let mut tx = self.store.begin().await?;
@@ -179,7 +209,10 @@ impl Service {
         }
         let old_figure = match &current {
             Some(c) => c.values,
-            None => tx.rollup(&key.form, date, &region.code).await?.unwrap_or_default(),
+            None => tx
+                .rollup(&key.form, date, &region.code)
+                .await?
+                .unwrap_or_default(),
         };
         let head = tx.chain_head(Chain::Report).await?;
         let mut version = ReportVersion {
@@ -194,18 +227,27 @@ impl Service {
         };
         version.seal(&head.hash);
         let superseded: Vec<i64> = current.iter().map(|c| c.seq).collect();
-        tx.insert_versions(&[(version.clone(), region.level)], &superseded).await?;
-        tx.set_chain_head(Chain::Report, ChainHead { seq: version.seq, hash: version.hash }).await?;
+        tx.insert_versions(&[(version.clone(), region.level)], &superseded)
+            .await?;
+        tx.set_chain_head(
+            Chain::Report,
+            ChainHead {
+                seq: version.seq,
+                hash: version.hash,
+            },
+        )
+        .await?;
 
+        // propagate even a zero delta: a first zero report must still give
+        // every ancestor a figure for the day (zero, not "nothing filed")
         let delta = values.minus(&old_figure);
-        if !delta.is_zero() {
-            let codes: Vec<RegionCode> = ancestors.iter().map(|a| a.code.clone()).collect();
-            let owners = tx.own_reports_among(&key.form, date, &codes).await?;
-            for a in &ancestors {
-                tx.add_to_rollup(&key.form, date, &a.code, a.level, &delta).await?;
-                if owners.contains(&a.code) {
-                    break;
-                }
+        let codes: Vec<RegionCode> = ancestors.iter().map(|a| a.code.clone()).collect();
+        let owners = tx.own_reports_among(&key.form, date, &codes).await?;
+        for a in &ancestors {
+            tx.add_to_rollup(&key.form, date, &a.code, a.level, &delta)
+                .await?;
+            if owners.contains(&a.code) {
+                break;
             }
         }
         let (action, before) = match &current {
@@ -225,7 +267,10 @@ impl Service {
         .await?;
         tx.commit().await?;
         Ok(match current {
-            Some(previous) => Filing::Corrected { previous, current: version },
+            Some(previous) => Filing::Corrected {
+                previous,
+                current: version,
+            },
             None => Filing::Filed(version),
         })
     }
@@ -252,12 +297,25 @@ impl Service {
                 )));
             }
             if r.date > today {
-                return Err(FieldError::new("date", format!("line {}: {} is in the future", r.line, r.date)).into());
+                return Err(FieldError::new(
+                    "date",
+                    format!("line {}: {} is in the future", r.line, r.date),
+                )
+                .into());
             }
         }
-        let days: Vec<NaiveDate> = rows.iter().map(|r| r.date).collect::<BTreeSet<_>>().into_iter().collect();
+        let days: Vec<NaiveDate> = rows
+            .iter()
+            .map(|r| r.date)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let filed_at = now_millis();
-        let mut summary = ImportSummary { rows: rows.len() as u64, days: days.len() as u64, ..Default::default() };
+        let mut summary = ImportSummary {
+            rows: rows.len() as u64,
+            days: days.len() as u64,
+            ..Default::default()
+        };
 
         let mut tx = self.store.begin().await?;
         let existing: HashMap<(RegionCode, NaiveDate), ReportVersion> = tx
@@ -285,7 +343,11 @@ impl Service {
             seq += 1;
             let mut v = ReportVersion {
                 seq,
-                key: ReportKey { form: form.name.clone(), region: r.region.code, date: r.date },
+                key: ReportKey {
+                    form: form.name.clone(),
+                    region: r.region.code,
+                    date: r.date,
+                },
                 version: current.map_or(1, |c| c.version + 1),
                 values: r.values,
                 filed_by: who.username.clone(),
@@ -299,7 +361,8 @@ impl Service {
         }
         if !versions.is_empty() {
             tx.insert_versions(&versions, &superseded).await?;
-            tx.set_chain_head(Chain::Report, ChainHead { seq, hash: prev }).await?;
+            tx.set_chain_head(Chain::Report, ChainHead { seq, hash: prev })
+                .await?;
             tx.rebuild_rollups(&form.name, &days).await?;
         }
         append_audit(
@@ -337,28 +400,54 @@ impl Service {
     ) -> Result<(Vec<ReportVersion>, Vec<Review>)> {
         let form = self.form(form)?;
         let region = self.region_in_scope(who, region_code).await?;
-        let key = ReportKey { form: form.name.clone(), region: region.code, date };
+        let key = ReportKey {
+            form: form.name.clone(),
+            region: region.code,
+            date,
+        };
         let history = self.store.report_history(&key).await?;
         if history.is_empty() {
-            return Err(ServiceError::NotFound(format!("report {} {} {}", key.form, key.region, key.date)));
+            return Err(ServiceError::NotFound(format!(
+                "report {} {} {}",
+                key.form, key.region, key.date
+            )));
         }
         let reviews = self.store.reviews(&key).await?;
         Ok((history, reviews))
     }
 
     /// A region's figures for a day and since the start.
-    pub async fn figures(&self, who: &Principal, form: &str, region_code: &str, date: NaiveDate) -> Result<RegionFigures> {
+    pub async fn figures(
+        &self,
+        who: &Principal,
+        form: &str,
+        region_code: &str,
+        date: NaiveDate,
+    ) -> Result<RegionFigures> {
         let region = self.region_in_scope(who, region_code).await?;
         self.figures_of(form, region, date).await
     }
 
     /// The figures without a jurisdiction check: for published aggregates (the bulletin).
-    pub(crate) async fn figures_of(&self, form: &str, region: Region, date: NaiveDate) -> Result<RegionFigures> {
+    pub(crate) async fn figures_of(
+        &self,
+        form: &str,
+        region: Region,
+        date: NaiveDate,
+    ) -> Result<RegionFigures> {
         let form = self.form(form)?;
-        let series = self.store.figures(&form.name, &region.code, epoch(), date).await?;
+        let series = self
+            .store
+            .figures(&form.name, &region.code, epoch(), date)
+            .await?;
         let cumulative = form.accumulate(series.iter().map(|d| &d.values));
         let day = series.into_iter().last().filter(|d| d.date == date);
-        Ok(RegionFigures { region, date, day, cumulative })
+        Ok(RegionFigures {
+            region,
+            date,
+            day,
+            cumulative,
+        })
     }
 
     /// A region's daily figures over `[from, to]` (days without figures are left out).
@@ -375,7 +464,10 @@ impl Service {
         if from > to {
             return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
         }
-        Ok(self.store.figures(&form.name, &region.code, from, to).await?)
+        Ok(self
+            .store
+            .figures(&form.name, &region.code, from, to)
+            .await?)
     }
 
     /// Who should have filed a form below a region on a day, who did, who did on time.
@@ -391,15 +483,23 @@ impl Service {
         let region = self.region_in_scope(who, region_code).await?;
         let deadline = form.deadline(date, self.settings.utc_offset_minutes);
         let store = &self.store;
-        let children = if region.level < form.level { store.children(&region.code).await? } else { Vec::new() };
+        let children = if region.level < form.level {
+            store.children(&region.code).await?
+        } else {
+            Vec::new()
+        };
         let mut by_child = Vec::with_capacity(children.len());
         let mut counts = CompletenessCounts::default();
         if children.is_empty() {
-            counts = store.completeness(&form.name, &region.path, form.level, date, deadline).await?;
+            counts = store
+                .completeness(&form.name, &region.path, form.level, date, deadline)
+                .await?;
         } else {
             // every expected unit lies below exactly one child: sum the children
             for child in children {
-                let c = store.completeness(&form.name, &child.path, form.level, date, deadline).await?;
+                let c = store
+                    .completeness(&form.name, &child.path, form.level, date, deadline)
+                    .await?;
                 counts.expected += c.expected;
                 counts.filed += c.filed;
                 counts.on_time += c.on_time;
@@ -408,9 +508,29 @@ impl Service {
                 }
             }
         }
-        let missing = store.missing_units(&form.name, &region.path, form.level, date, list_limit).await?;
-        let late = store.late_units(&form.name, &region.path, form.level, date, deadline, list_limit).await?;
-        Ok(Completeness { region, date, level: form.level, deadline, counts, by_child, missing, late })
+        let missing = store
+            .missing_units(&form.name, &region.path, form.level, date, list_limit)
+            .await?;
+        let late = store
+            .late_units(
+                &form.name,
+                &region.path,
+                form.level,
+                date,
+                deadline,
+                list_limit,
+            )
+            .await?;
+        Ok(Completeness {
+            region,
+            date,
+            level: form.level,
+            deadline,
+            counts,
+            by_child,
+            missing,
+            late,
+        })
     }
 
     /// Review a unit's current report (审核): a status the level above sets;
@@ -428,14 +548,18 @@ impl Service {
         let form = self.form(form)?;
         let region = self.region_in_scope(who, region_code).await?;
         if region.code == who.region.code {
-            return Err(ServiceError::Forbidden("a unit's report is reviewed by the level above, not by itself".into()));
+            return Err(ServiceError::Forbidden(
+                "a unit's report is reviewed by the level above, not by itself".into(),
+            ));
         }
-        let key = ReportKey { form: form.name.clone(), region: region.code.clone(), date };
-        let current = self
-            .store
-            .current_report(&key)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("report {} {} {date}", form.name, region.code)))?;
+        let key = ReportKey {
+            form: form.name.clone(),
+            region: region.code.clone(),
+            date,
+        };
+        let current = self.store.current_report(&key).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("report {} {} {date}", form.name, region.code))
+        })?;
         let review = Review {
             key: key.clone(),
             version: current.version,
@@ -453,7 +577,9 @@ impl Service {
             "report",
             &format!("report/{}/{}/{}", key.form, key.region, key.date),
             None,
-            Some(json!({ "version": review.version, "status": status.name(), "note": review.note })),
+            Some(
+                json!({ "version": review.version, "status": status.name(), "note": review.note }),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -465,7 +591,10 @@ impl Service {
     pub async fn overdue_reviews(&self, who: &Principal, limit: u32) -> Result<Vec<ReportVersion>> {
         let below = who.region.level.child().unwrap_or(Level::Grid);
         let before = Utc::now() - Duration::hours(self.settings.review_after_hours);
-        Ok(self.store.unreviewed(&who.region.path, below, before, limit.min(5000)).await?)
+        Ok(self
+            .store
+            .unreviewed(&who.region.path, below, before, limit.min(5000))
+            .await?)
     }
 
     /// Current versions of a form in a region's subtree, for export.
@@ -479,6 +608,9 @@ impl Service {
     ) -> Result<Vec<ReportVersion>> {
         let form = self.form(form)?;
         let region = self.region_in_scope(who, region_code).await?;
-        Ok(self.store.current_reports(&form.name, &region.path, from, to).await?)
+        Ok(self
+            .store
+            .current_reports(&form.name, &region.path, from, to)
+            .await?)
     }
 }

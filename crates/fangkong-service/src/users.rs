@@ -62,8 +62,14 @@ impl Service {
         region_code: &str,
         password: &str,
     ) -> Result<UserInfo> {
-        if !matches!(who.role, Role::National | Role::Provincial | Role::City | Role::County) {
-            return Err(ServiceError::Forbidden(format!("role {} cannot create users", who.role)));
+        if !matches!(
+            who.role,
+            Role::National | Role::Provincial | Role::City | Role::County
+        ) {
+            return Err(ServiceError::Forbidden(format!(
+                "role {} cannot create users",
+                who.role
+            )));
         }
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
@@ -71,7 +77,10 @@ impl Service {
         if !role.allows_home(region.level) {
             return Err(FieldError::new(
                 "role",
-                format!("a {role} user cannot have a {} ({}) as home region", region.level, region.code),
+                format!(
+                    "a {role} user cannot have a {} ({}) as home region",
+                    region.level, region.code
+                ),
             )
             .into());
         }
@@ -81,14 +90,20 @@ impl Service {
         let secret = password.expose().to_owned();
         let password_hash = tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
-            Argon2::default().hash_password(secret.as_bytes(), &salt).map(|h| h.to_string())
+            Argon2::default()
+                .hash_password(secret.as_bytes(), &salt)
+                .map(|h| h.to_string())
         })
         .await
         .map_err(|e| ServiceError::Internal(e.into()))?
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("cannot hash password: {e}")))?;
         let user = NewUser {
             username: username.to_string(),
-            display_name: if display_name.trim().is_empty() { username.to_string() } else { display_name.trim().to_owned() },
+            display_name: if display_name.trim().is_empty() {
+                username.to_string()
+            } else {
+                display_name.trim().to_owned()
+            },
             role,
             region: region.code.clone(),
             password_hash,
@@ -118,7 +133,11 @@ impl Service {
 
     async fn principal_from(&self, user: &StoredUser) -> Result<Principal> {
         let region = self.region(user.region.as_str()).await?;
-        Ok(Principal { username: user.username.clone(), role: user.role, region })
+        Ok(Principal {
+            username: user.username.clone(),
+            role: user.role,
+            region,
+        })
     }
 
     /// The principal of a stored user, for the CLI's `--as USER`.
@@ -157,11 +176,25 @@ impl Service {
         let now = now_millis();
         let expires_at = now + Duration::hours(self.settings.session_hours);
         let mut tx = self.store.begin().await?;
-        tx.insert_session(&token_hash(&token), user.id, now, expires_at).await?;
-        append_audit(tx.as_mut(), &user.username, "user.login", "user", &format!("user/{}", user.username), None, None).await?;
+        tx.insert_session(&token_hash(&token), user.id, now, expires_at)
+            .await?;
+        append_audit(
+            tx.as_mut(),
+            &user.username,
+            "user.login",
+            "user",
+            &format!("user/{}", user.username),
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         let principal = self.principal_from(&user).await?;
-        Ok(Session { token, expires_at, principal })
+        Ok(Session {
+            token,
+            expires_at,
+            principal,
+        })
     }
 
     /// The principal holding a live session token.
@@ -176,6 +209,12 @@ impl Service {
 
     /// Users whose home region lies in the principal's jurisdiction.
     pub async fn users(&self, who: &Principal) -> Result<Vec<UserInfo>> {
-        Ok(self.store.users(&who.region.path).await?.into_iter().map(UserInfo::from).collect())
+        Ok(self
+            .store
+            .users(&who.region.path)
+            .await?
+            .into_iter()
+            .map(UserInfo::from)
+            .collect())
     }
 }

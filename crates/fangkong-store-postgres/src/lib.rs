@@ -733,6 +733,17 @@ impl PgTx {
     }
 }
 
+/// Bulk statements hash and sort whole days of reports or the whole region
+/// tree: give them memory enough not to spill to disk (for the rest of this
+/// transaction only).
+async fn set_work_mem(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("SET LOCAL work_mem = '256MB'")
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// Send a chunk of COPY data. On failure the connection is unusable for
 /// this transaction anyway; the COPY is abandoned (the `PgCopyIn` drop
 /// sends CopyFail) and the transaction will roll back.
@@ -857,6 +868,7 @@ impl WriteTx for PgTx {
             .execute(self.conn())
             .await
             .map_err(db_err)?;
+        set_work_mem(self.conn()).await?;
         let mut copy = self
             .conn()
             .copy_in_raw("COPY region_import (code, parent_code, name, level, path, ord) FROM STDIN WITH (FORMAT csv)")
@@ -1082,12 +1094,7 @@ impl WriteTx for PgTx {
             .execute(self.conn())
             .await
             .map_err(db_err)?;
-        // The level passes hash whole days of reports: give them memory
-        // enough not to spill to disk (for this transaction only).
-        sqlx::query("SET LOCAL work_mem = '256MB'")
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
+        set_work_mem(self.conn()).await?;
         let sql = rebuild_level_sql();
         for depth in (1..=Level::Grid.depth()).rev() {
             sqlx::query(&sql)

@@ -25,9 +25,8 @@ use fangkong_domain::form::{Values, MAX_FIELDS};
 use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_store::{
-    AuditStore, Chain, ChainHead, ChildFigure, CompletenessCounts, DayFigure, NewUser,
-    RegionStore, ReportStore, Result, Review, Store, StoreError, StoredUser, UnitStatus,
-    UserStore, WriteTx,
+    AuditStore, Chain, ChainHead, ChildFigure, CompletenessCounts, DayFigure, NewUser, RegionStore,
+    ReportStore, Result, Review, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
 };
 
 /// `v1, v2, …, v16`
@@ -36,7 +35,8 @@ const REPORT_COLUMNS: &str = "seq, form, region_code, date, version, \
     v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, \
     filed_by, filed_at, source, hash";
 const REGION_COLUMNS: &str = "code, parent_code, name, level, path";
-const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at";
+const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at";
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, entity, entity_key, before, after, hash";
 /// Rows per multi-row INSERT: 26 parameters each, well under SQLite's 32,766.
 const INSERT_CHUNK: usize = 1000;
@@ -239,7 +239,8 @@ impl RegionStore for SqliteStore {
     }
 
     async fn children(&self, code: &RegionCode) -> Result<Vec<Region>> {
-        let sql = format!("SELECT {REGION_COLUMNS} FROM region WHERE parent_code = ?1 ORDER BY code");
+        let sql =
+            format!("SELECT {REGION_COLUMNS} FROM region WHERE parent_code = ?1 ORDER BY code");
         sqlx::query(&sql)
             .bind(code.as_str())
             .fetch_all(&self.read)
@@ -438,7 +439,8 @@ impl ReportStore for SqliteStore {
         .fetch_one(&self.read)
         .await
         .map_err(other)?;
-        let get = |c: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(c).map_err(other)?.max(0) as u64) };
+        let get =
+            |c: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(c).map_err(other)?.max(0) as u64) };
         Ok(CompletenessCounts {
             expected: get("expected")?,
             filed: get("filed")?,
@@ -598,7 +600,8 @@ impl ReportStore for SqliteStore {
     }
 
     async fn report_chain(&self, after: i64, limit: u32) -> Result<Vec<ReportVersion>> {
-        let sql = format!("SELECT {REPORT_COLUMNS} FROM report WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+        let sql =
+            format!("SELECT {REPORT_COLUMNS} FROM report WHERE seq > ?1 ORDER BY seq LIMIT ?2");
         sqlx::query(&sql)
             .bind(after)
             .bind(i64::from(limit))
@@ -632,7 +635,11 @@ impl UserStore for SqliteStore {
             .transpose()
     }
 
-    async fn user_by_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<StoredUser>> {
+    async fn user_by_session(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredUser>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM session s JOIN app_user u ON u.id = s.user_id \
              WHERE s.token_hash = ?1 AND s.expires_at > ?2"
@@ -752,7 +759,9 @@ impl WriteTx for SqliteTx {
     }
 
     async fn append_audit(&mut self, e: &AuditEntry) -> Result<()> {
-        let sql = format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+        let sql = format!(
+            "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        );
         sqlx::query(&sql)
             .bind(e.seq)
             .bind(e.at)
@@ -772,7 +781,8 @@ impl WriteTx for SqliteTx {
     async fn insert_regions(&mut self, regions: &[Region]) -> Result<u64> {
         let mut n = 0;
         for chunk in regions.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO region ({REGION_COLUMNS}) "));
+            let mut qb =
+                QueryBuilder::<Sqlite>::new(format!("INSERT INTO region ({REGION_COLUMNS}) "));
             qb.push_values(chunk, |mut b, r| {
                 b.push_bind(r.code.as_str())
                     .push_bind(r.parent.as_ref().map(|p| p.as_str()))
@@ -784,7 +794,12 @@ impl WriteTx for SqliteTx {
                 " ON CONFLICT (code) DO UPDATE SET parent_code = excluded.parent_code, \
                  name = excluded.name, level = excluded.level, path = excluded.path",
             );
-            n += qb.build().execute(&mut *self.tx).await.map_err(other)?.rows_affected();
+            n += qb
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(other)?
+                .rows_affected();
         }
         Ok(n)
     }
@@ -840,8 +855,14 @@ impl WriteTx for SqliteTx {
             .transpose()
     }
 
-    async fn current_reports_on(&mut self, form: &str, dates: &[NaiveDate]) -> Result<Vec<ReportVersion>> {
-        let sql = format!("SELECT {REPORT_COLUMNS} FROM report WHERE form = ?1 AND date = ?2 AND current = 1");
+    async fn current_reports_on(
+        &mut self,
+        form: &str,
+        dates: &[NaiveDate],
+    ) -> Result<Vec<ReportVersion>> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM report WHERE form = ?1 AND date = ?2 AND current = 1"
+        );
         let mut out = Vec::new();
         for date in dates {
             let rows = sqlx::query(&sql)
@@ -885,8 +906,15 @@ impl WriteTx for SqliteTx {
             .collect()
     }
 
-    async fn rollup(&mut self, form: &str, date: NaiveDate, region: &RegionCode) -> Result<Option<Values>> {
-        let sql = format!("SELECT {VALUE_COLUMNS} FROM rollup WHERE form = ?1 AND region_code = ?2 AND date = ?3");
+    async fn rollup(
+        &mut self,
+        form: &str,
+        date: NaiveDate,
+        region: &RegionCode,
+    ) -> Result<Option<Values>> {
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM rollup WHERE form = ?1 AND region_code = ?2 AND date = ?3"
+        );
         sqlx::query(&sql)
             .bind(form)
             .bind(region.as_str())
@@ -898,9 +926,14 @@ impl WriteTx for SqliteTx {
             .transpose()
     }
 
-    async fn insert_versions(&mut self, versions: &[(ReportVersion, Level)], superseded: &[i64]) -> Result<()> {
+    async fn insert_versions(
+        &mut self,
+        versions: &[(ReportVersion, Level)],
+        superseded: &[i64],
+    ) -> Result<()> {
         for chunk in superseded.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new("UPDATE report SET current = 0 WHERE seq IN (");
+            let mut qb =
+                QueryBuilder::<Sqlite>::new("UPDATE report SET current = 0 WHERE seq IN (");
             let mut sep = qb.separated(", ");
             for seq in chunk {
                 sep.push_bind(*seq);
@@ -909,7 +942,9 @@ impl WriteTx for SqliteTx {
             qb.build().execute(&mut *self.tx).await.map_err(other)?;
         }
         for chunk in versions.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO report ({REPORT_COLUMNS}, depth) "));
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO report ({REPORT_COLUMNS}, depth) "
+            ));
             qb.push_values(chunk, |mut b, (v, level)| {
                 b.push_bind(v.seq)
                     .push_bind(&v.key.form)
@@ -938,7 +973,9 @@ impl WriteTx for SqliteTx {
         level: Level,
         delta: &Values,
     ) -> Result<()> {
-        let sets: Vec<String> = (1..=MAX_FIELDS).map(|i| format!("v{i} = v{i} + excluded.v{i}")).collect();
+        let sets: Vec<String> = (1..=MAX_FIELDS)
+            .map(|i| format!("v{i} = v{i} + excluded.v{i}"))
+            .collect();
         let mut qb = QueryBuilder::<Sqlite>::new(format!(
             "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLUMNS}) VALUES ("
         ));
@@ -950,7 +987,10 @@ impl WriteTx for SqliteTx {
         for x in delta.0 {
             sep.push_bind(x);
         }
-        qb.push(format!(") ON CONFLICT (form, region_code, date) DO UPDATE SET {}", sets.join(", ")));
+        qb.push(format!(
+            ") ON CONFLICT (form, region_code, date) DO UPDATE SET {}",
+            sets.join(", ")
+        ));
         qb.build().execute(&mut *self.tx).await.map_err(other)?;
         Ok(())
     }
@@ -960,7 +1000,9 @@ impl WriteTx for SqliteTx {
         let sums = sums.join(", ");
         // a parent may sit more than one level up (a county directly under a
         // province): its row then collects from several passes
-        let adds: Vec<String> = (1..=MAX_FIELDS).map(|i| format!("v{i} = v{i} + excluded.v{i}")).collect();
+        let adds: Vec<String> = (1..=MAX_FIELDS)
+            .map(|i| format!("v{i} = v{i} + excluded.v{i}"))
+            .collect();
         let adds = adds.join(", ");
         for date in dates {
             sqlx::query("DELETE FROM rollup WHERE form = ?1 AND date = ?2")

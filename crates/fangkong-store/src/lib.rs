@@ -210,7 +210,11 @@ pub trait ReportStore: Send + Sync {
 pub trait UserStore: Send + Sync {
     async fn user_by_name(&self, username: &str) -> Result<Option<StoredUser>>;
     /// The user holding a live session whose token hashes to `token_hash`.
-    async fn user_by_session(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<StoredUser>>;
+    async fn user_by_session(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredUser>>;
     async fn users(&self, path: &str) -> Result<Vec<StoredUser>>;
 }
 
@@ -256,7 +260,11 @@ pub trait WriteTx: Send {
 
     async fn current_report(&mut self, key: &ReportKey) -> Result<Option<ReportVersion>>;
     /// Current versions of a form on the given days (for bulk classification).
-    async fn current_reports_on(&mut self, form: &str, dates: &[NaiveDate]) -> Result<Vec<ReportVersion>>;
+    async fn current_reports_on(
+        &mut self,
+        form: &str,
+        dates: &[NaiveDate],
+    ) -> Result<Vec<ReportVersion>>;
     /// The regions among `regions` that have their own current report for the day.
     async fn own_reports_among(
         &mut self,
@@ -265,11 +273,20 @@ pub trait WriteTx: Send {
         regions: &[RegionCode],
     ) -> Result<Vec<RegionCode>>;
     /// The sum of a region's children's figures for the day, if any child has one.
-    async fn rollup(&mut self, form: &str, date: NaiveDate, region: &RegionCode) -> Result<Option<Values>>;
+    async fn rollup(
+        &mut self,
+        form: &str,
+        date: NaiveDate,
+        region: &RegionCode,
+    ) -> Result<Option<Values>>;
     /// Append versions (already sealed, in chain order; `depth` of each region
     /// given alongside) and mark the versions with sequence numbers
     /// `superseded` as no longer current.
-    async fn insert_versions(&mut self, versions: &[(ReportVersion, Level)], superseded: &[i64]) -> Result<()>;
+    async fn insert_versions(
+        &mut self,
+        versions: &[(ReportVersion, Level)],
+        superseded: &[i64],
+    ) -> Result<()>;
     /// Add `delta` to a region's roll-up for the day (creating it at zero).
     async fn add_to_rollup(
         &mut self,

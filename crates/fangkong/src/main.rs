@@ -28,13 +28,24 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// The database: `sqlite://FILE` (created if missing) or `postgres://…`.
-    #[arg(long, global = true, env = "FANGKONG_DATABASE", default_value = "sqlite://fangkong.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "FANGKONG_DATABASE",
+        default_value = "sqlite://fangkong.db"
+    )]
     pub database: String,
     /// Act as this stored user (their jurisdiction applies); by default the program acts with national scope.
     #[arg(long = "as", global = true, env = "FANGKONG_USER")]
     pub as_user: Option<String>,
     /// Local time's offset east of UTC in minutes, for deadlines and "today".
-    #[arg(long, global = true, env = "FANGKONG_UTC_OFFSET", default_value_t = 480, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FANGKONG_UTC_OFFSET",
+        default_value_t = 480,
+        allow_negative_numbers = true
+    )]
     pub utc_offset: i32,
 }
 
@@ -73,12 +84,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FANGKONG_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fangkong=info,fangkong_server=info")),
+            tracing_subscriber::EnvFilter::try_from_env("FANGKONG_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,fangkong=info,fangkong_server=info")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -22,12 +22,17 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 pub fn settings(global: &Global) -> Settings {
-    Settings { utc_offset_minutes: global.utc_offset, ..Settings::default() }
+    Settings {
+        utc_offset_minutes: global.utc_offset,
+        ..Settings::default()
+    }
 }
 
 pub async fn open_service(global: &Global) -> anyhow::Result<Service> {
     let store = open_store(&global.database).await?;
-    Service::open(store, settings(global)).await.context("cannot open the service")
+    Service::open(store, settings(global))
+        .await
+        .context("cannot open the service")
 }
 
 /// Who the command acts as: `--as USER`, or the program itself.

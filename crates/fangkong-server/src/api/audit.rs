@@ -19,7 +19,9 @@ use crate::extract::QueryParams;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/audit", get(audit)).route("/api/v1/audit/verify", get(verify))
+    Router::new()
+        .route("/api/v1/audit", get(audit))
+        .route("/api/v1/audit/verify", get(verify))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -87,12 +89,18 @@ pub struct VerdictBody {
 impl From<&Verdict> for VerdictBody {
     fn from(v: &Verdict) -> Self {
         match v {
-            Verdict::Intact { entries } => {
-                VerdictBody { intact: true, entries: Some(*entries), broken_at: None, reason: None }
-            }
-            Verdict::Broken { seq, reason } => {
-                VerdictBody { intact: false, entries: None, broken_at: Some(*seq), reason: Some(reason.clone()) }
-            }
+            Verdict::Intact { entries } => VerdictBody {
+                intact: true,
+                entries: Some(*entries),
+                broken_at: None,
+                reason: None,
+            },
+            Verdict::Broken { seq, reason } => VerdictBody {
+                intact: false,
+                entries: None,
+                broken_at: Some(*seq),
+                reason: Some(reason.clone()),
+            },
         }
     }
 }
@@ -140,7 +148,10 @@ pub async fn audit(
         (status = 403, description = "not the national level", body = ErrorBody),
     )
 )]
-pub async fn verify(State(state): State<AppState>, Auth(who): Auth) -> ApiResult<Json<ChainCheckBody>> {
+pub async fn verify(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<ChainCheckBody>> {
     let check = state.service.verify_chains(&who).await?;
     Ok(Json(ChainCheckBody {
         intact: check.intact(),

@@ -96,9 +96,17 @@ fn wants_text(format: Option<&str>, headers: &HeaderMap) -> ApiResult<bool> {
         Some("text") => return Ok(true),
         Some("json") => return Ok(false),
         None | Some("") => {}
-        Some(other) => return Err(ApiError::invalid("format", format!("must be json or text, got {other:?}"))),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "format",
+                format!("must be json or text, got {other:?}"),
+            ))
+        }
     }
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     Ok(accept.contains("text/plain") && !accept.contains("application/json"))
 }
 
@@ -123,7 +131,8 @@ pub async fn bulletin(
     let date = date_param("date", q.date.as_deref(), service.today())?;
     let lang = match q.lang.as_deref().map(str::trim) {
         None | Some("") => Lang::Zh,
-        Some(l) => Lang::parse(l).ok_or_else(|| ApiError::invalid("lang", format!("must be zh or en, got {l:?}")))?,
+        Some(l) => Lang::parse(l)
+            .ok_or_else(|| ApiError::invalid("lang", format!("must be zh or en, got {l:?}")))?,
     };
     let text_only = wants_text(q.format.as_deref(), &headers)?;
     let region = q.region.as_deref().map(str::trim).filter(|r| !r.is_empty());

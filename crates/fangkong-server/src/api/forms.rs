@@ -13,7 +13,9 @@ use crate::extract::PathParams;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/forms", get(list_forms)).route("/api/v1/forms/{name}", get(form))
+    Router::new()
+        .route("/api/v1/forms", get(list_forms))
+        .route("/api/v1/forms/{name}", get(form))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,7 +104,10 @@ pub async fn list_forms(State(state): State<AppState>) -> Json<Vec<FormBody>> {
         (status = 404, description = "no such form", body = ErrorBody),
     )
 )]
-pub async fn form(State(state): State<AppState>, PathParams(name): PathParams<String>) -> ApiResult<Json<FormBody>> {
+pub async fn form(
+    State(state): State<AppState>,
+    PathParams(name): PathParams<String>,
+) -> ApiResult<Json<FormBody>> {
     let form = state
         .service
         .forms()

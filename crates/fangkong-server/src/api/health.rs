@@ -34,5 +34,8 @@ pub struct HealthBody {
 )]
 pub async fn health(State(state): State<AppState>) -> ApiResult<Json<HealthBody>> {
     state.service.nation().await?;
-    Ok(Json(HealthBody { status: "ok".into(), engine: state.service.engine().to_owned() }))
+    Ok(Json(HealthBody {
+        status: "ok".into(),
+        engine: state.service.engine().to_owned(),
+    }))
 }

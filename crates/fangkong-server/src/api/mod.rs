@@ -125,7 +125,10 @@ pub fn limit_param(name: &str, value: Option<u32>, default: u32, max: u32) -> Ap
     match value {
         None => Ok(default),
         Some(0) => Err(ApiError::invalid(name, "must be at least 1")),
-        Some(n) if n > max => Err(ApiError::invalid(name, format!("must be at most {max}, got {n}"))),
+        Some(n) if n > max => Err(ApiError::invalid(
+            name,
+            format!("must be at most {max}, got {n}"),
+        )),
         Some(n) => Ok(n),
     }
 }

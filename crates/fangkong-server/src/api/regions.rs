@@ -100,6 +100,9 @@ pub async fn search_regions(
 ) -> ApiResult<Json<Vec<RegionBody>>> {
     let limit = limit_param("limit", q.limit, 20, 500)?;
     let under = text_param(q.under.as_deref(), NATION_CODE);
-    let found = state.service.search_regions(under, q.q.as_deref().unwrap_or(""), limit).await?;
+    let found = state
+        .service
+        .search_regions(under, q.q.as_deref().unwrap_or(""), limit)
+        .await?;
     Ok(Json(found.iter().map(RegionBody::from).collect()))
 }

@@ -31,7 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/reports/overdue-reviews", get(overdue_reviews))
         .route("/api/v1/reports/export", get(export_reports))
         .route("/api/v1/reports/{form}/{region}/{date}", get(report))
-        .route("/api/v1/reports/{form}/{region}/{date}/review", post(review_report))
+        .route(
+            "/api/v1/reports/{form}/{region}/{date}/review",
+            post(review_report),
+        )
 }
 
 /// `POST /api/v1/reports/import`: a CSV body of up to 64 MiB.
@@ -164,36 +167,61 @@ pub struct ExportQuery {
 /// Names the first offending field as `values.<field>`. Which fields the
 /// form has is the service's rule.
 fn filed_values(values: Option<Map<String, Value>>, zero: bool) -> ApiResult<FiledValues> {
-    let values = match (values, zero) {
-        (Some(v), true) if !v.is_empty() => {
-            return Err(ApiError::invalid("zero", "a zero report has no values; send either values or zero: true"))
-        }
-        (_, true) => return Ok(FiledValues::Zero),
-        (None, false) => {
-            return Err(ApiError::invalid(
+    let values =
+        match (values, zero) {
+            (Some(v), true) if !v.is_empty() => {
+                return Err(ApiError::invalid(
+                    "zero",
+                    "a zero report has no values; send either values or zero: true",
+                ))
+            }
+            (_, true) => return Ok(FiledValues::Zero),
+            (None, false) => return Err(ApiError::invalid(
                 "values",
                 "is missing; send one count per field of the form, or zero: true for a zero report",
-            ))
-        }
-        (Some(v), false) => v,
-    };
+            )),
+            (Some(v), false) => v,
+        };
     let mut pairs = Vec::with_capacity(values.len());
     for (name, value) in values {
         let field = format!("values.{name}");
         let n = match &value {
             Value::Number(n) => match (n.as_i64(), n.as_u64()) {
                 (Some(i), _) if i >= 0 => i,
-                (Some(i), _) => return Err(ApiError::invalid(field, format!("must not be negative, got {i}"))),
-                (None, Some(_)) => return Err(ApiError::invalid(field, format!("is too large, got {n}"))),
+                (Some(i), _) => {
+                    return Err(ApiError::invalid(
+                        field,
+                        format!("must not be negative, got {i}"),
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(ApiError::invalid(field, format!("is too large, got {n}")))
+                }
                 (None, None) => {
-                    return Err(ApiError::invalid(field, format!("must be a non-negative integer, got {n}")))
+                    return Err(ApiError::invalid(
+                        field,
+                        format!("must be a non-negative integer, got {n}"),
+                    ))
                 }
             },
-            Value::Null => return Err(ApiError::invalid(field, "must be a non-negative integer, got null; a zero report sends 0")),
-            Value::String(s) => {
-                return Err(ApiError::invalid(field, format!("must be a JSON number, not the string {s:?}")))
+            Value::Null => {
+                return Err(ApiError::invalid(
+                    field,
+                    "must be a non-negative integer, got null; a zero report sends 0",
+                ))
             }
-            other => return Err(ApiError::invalid(field, format!("must be a non-negative integer, got {other}"))),
+            Value::String(s) => {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("must be a JSON number, not the string {s:?}"),
+                ))
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("must be a non-negative integer, got {other}"),
+                ))
+            }
         };
         pairs.push((name, n));
     }
@@ -224,7 +252,9 @@ pub async fn file_report(
     let date = parse_date("date", &req.date)?;
     let values = filed_values(req.values, req.zero)?;
     let service = &state.service;
-    let filing = service.file_report(&who, &req.form, &req.region_code, date, values).await?;
+    let filing = service
+        .file_report(&who, &req.form, &req.region_code, date, values)
+        .await?;
     let form = service.form(&req.form)?;
     let (status, word) = match &filing {
         Filing::Filed(_) => (StatusCode::CREATED, "filed"),
@@ -232,7 +262,13 @@ pub async fn file_report(
         Filing::Unchanged(_) => (StatusCode::OK, "unchanged"),
     };
     tracing::info!(form = %form.name, region = %filing.version().key.region, %date, status = word, "report");
-    Ok((status, Json(FilingBody { status: word.into(), report: VersionBody::new(form, filing.version()) })))
+    Ok((
+        status,
+        Json(FilingBody {
+            status: word.into(),
+            report: VersionBody::new(form, filing.version()),
+        }),
+    ))
 }
 
 /// One report: the current version, every version, and its reviews.
@@ -258,13 +294,15 @@ pub async fn report(
     PathParams((form_name, region, date)): PathParams<(String, String, String)>,
 ) -> ApiResult<Json<ReportBody>> {
     let date = parse_date("date", &date)?;
-    let (history, reviews) = state.service.report_history(&who, &form_name, &region, date).await?;
+    let (history, reviews) = state
+        .service
+        .report_history(&who, &form_name, &region, date)
+        .await?;
     let form = state.service.form(&form_name)?;
     let history: Vec<VersionBody> = history.iter().map(|v| VersionBody::new(form, v)).collect();
-    let current = history
-        .last()
-        .cloned()
-        .ok_or_else(|| ApiError::NotFound(format!("report {form_name} {region} {date} not found")))?;
+    let current = history.last().cloned().ok_or_else(|| {
+        ApiError::NotFound(format!("report {form_name} {region} {date} not found"))
+    })?;
     Ok(Json(ReportBody {
         form: current.form.clone(),
         region_code: current.region_code.clone(),
@@ -302,9 +340,16 @@ pub async fn review_report(
     JsonBody(req): JsonBody<ReviewRequest>,
 ) -> ApiResult<(StatusCode, Json<ReviewBody>)> {
     let date = parse_date("date", &date)?;
-    let status = ReviewStatus::parse(req.status.trim())
-        .ok_or_else(|| ApiError::invalid("status", format!("must be approved or returned, got {:?}", req.status)))?;
-    let review = state.service.review_report(&who, &form, &region, date, status, &req.note).await?;
+    let status = ReviewStatus::parse(req.status.trim()).ok_or_else(|| {
+        ApiError::invalid(
+            "status",
+            format!("must be approved or returned, got {:?}", req.status),
+        )
+    })?;
+    let review = state
+        .service
+        .review_report(&who, &form, &region, date, status, &req.note)
+        .await?;
     Ok((StatusCode::CREATED, Json(ReviewBody::from(&review))))
 }
 
@@ -360,12 +405,16 @@ pub async fn import_reports(
     body: Bytes,
 ) -> ApiResult<Json<ImportBody>> {
     let service = &state.service;
-    let file = service.read_report_csv(&who, &q.form, body.as_ref(), &|_| {}).await?;
+    let file = service
+        .read_report_csv(&who, &q.form, body.as_ref(), &|_| {})
+        .await?;
     let bad: Vec<RowError> = file.bad.into_iter().map(|(e, _)| e).collect();
     if !bad.is_empty() && !q.skip_bad {
         return Err(ApiError::BadRows(bad));
     }
-    let summary = service.import_report_rows(&who, &q.form, file.rows, Source::Import, "api").await?;
+    let summary = service
+        .import_report_rows(&who, &q.form, file.rows, Source::Import, "api")
+        .await?;
     Ok(Json(ImportBody {
         rows: summary.rows,
         filed: summary.filed,
@@ -373,7 +422,11 @@ pub async fn import_reports(
         unchanged: summary.unchanged,
         days: summary.days,
         skipped: bad.len() as u64,
-        bad: bad.iter().take(MAX_ROWS_LISTED).map(RowErrorBody::from).collect(),
+        bad: bad
+            .iter()
+            .take(MAX_ROWS_LISTED)
+            .map(RowErrorBody::from)
+            .collect(),
     }))
 }
 
@@ -400,17 +453,28 @@ pub async fn export_reports(
     let from = date_param("from", q.from.as_deref(), epoch())?;
     let to = date_param("to", q.to.as_deref(), service.today())?;
     if from > to {
-        return Err(ApiError::invalid("from", format!("{from} is after to ({to})")));
+        return Err(ApiError::invalid(
+            "from",
+            format!("{from} is after to ({to})"),
+        ));
     }
     let home = who.region.code.to_string();
     let region = text_param(q.region.as_deref(), &home);
-    let versions = service.export_reports(&who, &q.form, region, from, to).await?;
+    let versions = service
+        .export_reports(&who, &q.form, region, from, to)
+        .await?;
     let form = service.form(&q.form)?;
     let mut csv = Vec::new();
     write_reports_csv(&mut csv, form, &versions)?;
-    let filename = format!("attachment; filename=\"{}-{}-{from}-{to}.csv\"", form.name, region);
+    let filename = format!(
+        "attachment; filename=\"{}-{}-{from}-{to}.csv\"",
+        form.name, region
+    );
     Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, filename)],
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, filename),
+        ],
         csv,
     )
         .into_response())
@@ -449,7 +513,10 @@ mod tests {
     #[test]
     fn a_zero_report_has_no_values() {
         assert!(matches!(filed_values(None, true), Ok(FiledValues::Zero)));
-        assert!(matches!(filed_values(Some(Map::new()), true), Ok(FiledValues::Zero)));
+        assert!(matches!(
+            filed_values(Some(Map::new()), true),
+            Ok(FiledValues::Zero)
+        ));
         assert!(filed_values(None, false).is_err());
         let mut m = Map::new();
         m.insert("a".into(), json!(1));

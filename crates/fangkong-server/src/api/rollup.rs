@@ -213,7 +213,11 @@ pub async fn series(
     let form = service.form(&form_name)?;
     Ok(Json(
         days.iter()
-            .map(|d| SeriesPoint { date: d.date, own: d.own, values: values_body(form, &d.values) })
+            .map(|d| SeriesPoint {
+                date: d.date,
+                own: d.own,
+                values: values_body(form, &d.values),
+            })
             .collect(),
     ))
 }
@@ -243,7 +247,9 @@ pub async fn completeness(
     let limit = limit_param("limit", q.limit, 100, 5000)?;
     let home = who.region.code.to_string();
     let region = text_param(q.region.as_deref(), &home);
-    let c = service.completeness(&who, &form_name, region, date, limit).await?;
+    let c = service
+        .completeness(&who, &form_name, region, date, limit)
+        .await?;
     Ok(Json(CompletenessBody {
         region: FiguresRegion {
             code: c.region.code.to_string(),
@@ -270,11 +276,22 @@ pub async fn completeness(
                 on_time: n.on_time,
             })
             .collect(),
-        missing: c.missing.iter().map(|u| RegionRef { code: u.region.to_string(), name: u.name.clone() }).collect(),
+        missing: c
+            .missing
+            .iter()
+            .map(|u| RegionRef {
+                code: u.region.to_string(),
+                name: u.name.clone(),
+            })
+            .collect(),
         late: c
             .late
             .iter()
-            .map(|u| LateUnit { code: u.region.to_string(), name: u.name.clone(), filed_at: u.filed_at })
+            .map(|u| LateUnit {
+                code: u.region.to_string(),
+                name: u.name.clone(),
+                filed_at: u.filed_at,
+            })
             .collect(),
     }))
 }

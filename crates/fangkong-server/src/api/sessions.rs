@@ -16,7 +16,9 @@ use crate::extract::JsonBody;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/sessions", post(create_session)).route("/api/v1/me", get(me))
+    Router::new()
+        .route("/api/v1/sessions", post(create_session))
+        .route("/api/v1/me", get(me))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -30,7 +32,9 @@ pub struct LoginRequest {
 // no Debug: it holds a password
 impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,12 +92,25 @@ pub async fn create_session(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> ApiResult<(StatusCode, Json<SessionBody>)> {
-    let session = state.service.login(&req.username, &req.password).await.map_err(|e| match e {
-        ServiceError::Unauthenticated => ApiError::Unauthenticated("wrong username or password".into()),
-        other => other.into(),
-    })?;
+    let session = state
+        .service
+        .login(&req.username, &req.password)
+        .await
+        .map_err(|e| match e {
+            ServiceError::Unauthenticated => {
+                ApiError::Unauthenticated("wrong username or password".into())
+            }
+            other => other.into(),
+        })?;
     let user = me_body(&state, &session.principal).await?;
-    Ok((StatusCode::CREATED, Json(SessionBody { token: session.token, expires_at: session.expires_at, user })))
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionBody {
+            token: session.token,
+            expires_at: session.expires_at,
+            user,
+        }),
+    ))
 }
 
 /// The logged-in user.

@@ -62,7 +62,9 @@ pub struct NewUserRequest {
 // no Debug: it holds a password
 impl std::fmt::Debug for NewUserRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewUserRequest").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("NewUserRequest")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,7 +79,10 @@ impl std::fmt::Debug for NewUserRequest {
         (status = 401, description = "not logged in", body = ErrorBody),
     )
 )]
-pub async fn list_users(State(state): State<AppState>, Auth(who): Auth) -> ApiResult<Json<Vec<UserBody>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<Vec<UserBody>>> {
     let users = state.service.users(&who).await?;
     Ok(Json(users.into_iter().map(UserBody::from).collect()))
 }
@@ -104,7 +109,14 @@ pub async fn create_user(
     let role: Role = req.role.parse()?;
     let user = state
         .service
-        .add_user(&who, &req.username, &req.display_name, role, &req.region_code, &req.password)
+        .add_user(
+            &who,
+            &req.username,
+            &req.display_name,
+            role,
+            &req.region_code,
+            &req.password,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }

@@ -11,9 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use fangkong_domain::form::epidemic_form;
 use fangkong_domain::report::Source;
-use fangkong_service::import::{convert_jhu, convert_nhc, write_rejects, write_reports_csv, Converted};
+use fangkong_service::import::{
+    convert_jhu, convert_nhc, write_rejects, write_reports_csv, Converted,
+};
 use fangkong_service::reports::epoch;
-use fangkong_service::{ServiceError, Service, Principal};
+use fangkong_service::{Principal, Service, ServiceError};
 
 use super::parse_date;
 use crate::open::{open_service, principal};
@@ -99,9 +101,12 @@ pub async fn import(g: &Global, cmd: ImportCommand) -> anyhow::Result<()> {
     let service = open_service(g).await?;
     let who = principal(&service, g).await?;
     match cmd {
-        ImportCommand::Reports { form, file, skip_bad, rejects } => {
-            import_reports(&service, &who, &form, &file, skip_bad, rejects).await
-        }
+        ImportCommand::Reports {
+            form,
+            file,
+            skip_bad,
+            rejects,
+        } => import_reports(&service, &who, &form, &file, skip_bad, rejects).await,
         ImportCommand::Jhu { file, to_csv } => {
             let (input, _) = open_input(&file)?;
             let converted = convert_jhu(BufReader::new(input), &epidemic_form())?;
@@ -132,16 +137,25 @@ async fn import_reports(
     let bad_count = parsed.bad.len();
     if bad_count > 0 {
         if !skip_bad {
-            return Err(ServiceError::BadRows(parsed.bad.into_iter().map(|(e, _)| e).collect()).into());
+            return Err(
+                ServiceError::BadRows(parsed.bad.into_iter().map(|(e, _)| e).collect()).into(),
+            );
         }
-        let path = rejects.unwrap_or_else(|| PathBuf::from(format!("{}.rejects.csv", file.display())));
-        let out = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let path =
+            rejects.unwrap_or_else(|| PathBuf::from(format!("{}.rejects.csv", file.display())));
+        let out =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         write_rejects(BufWriter::new(out), &parsed.header, &parsed.bad)?;
         eprintln!("{bad_count} bad rows written to {}", path.display());
     }
     let sp = spinner(&format!("importing {} rows", parsed.rows.len()));
-    let label = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let summary = service.import_report_rows(who, form, parsed.rows, Source::Import, &label).await?;
+    let label = file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let summary = service
+        .import_report_rows(who, form, parsed.rows, Source::Import, &label)
+        .await?;
     sp.finish_and_clear();
     println!(
         "imported {} rows of {form}: {} filed, {} corrected, {} unchanged, over {} days{}",
@@ -150,7 +164,11 @@ async fn import_reports(
         summary.corrected,
         summary.unchanged,
         summary.days,
-        if bad_count > 0 { format!("; {bad_count} bad rows skipped") } else { String::new() }
+        if bad_count > 0 {
+            format!("; {bad_count} bad rows skipped")
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }
@@ -171,8 +189,13 @@ async fn import_converted(
         println!("wrote {} rows to {}", converted.rows.len(), out.display());
         return Ok(());
     }
-    let label = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let (summary, notes) = service.import_converted(who, "epidemic", converted, &label).await?;
+    let label = file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (summary, notes) = service
+        .import_converted(who, "epidemic", converted, &label)
+        .await?;
     for n in &notes {
         eprintln!("note: {n}");
     }
@@ -187,14 +210,23 @@ pub async fn export(g: &Global, cmd: ExportCommand) -> anyhow::Result<()> {
     let service = open_service(g).await?;
     let who = principal(&service, g).await?;
     match cmd {
-        ExportCommand::Reports { form, region, from, to, output } => {
+        ExportCommand::Reports {
+            form,
+            region,
+            from,
+            to,
+            output,
+        } => {
             let from = from.unwrap_or_else(epoch);
             let to = to.unwrap_or_else(|| service.today());
-            let versions = service.export_reports(&who, &form, &region, from, to).await?;
+            let versions = service
+                .export_reports(&who, &form, &region, from, to)
+                .await?;
             let form = service.form(&form)?;
             match output {
                 Some(path) => {
-                    let f = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+                    let f = File::create(&path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
                     write_reports_csv(BufWriter::new(f), form, &versions)?;
                     eprintln!("wrote {} reports to {}", versions.len(), path.display());
                 }

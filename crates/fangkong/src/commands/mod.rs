@@ -34,7 +34,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Bad rows are listed one per line, so the reason of a failed import is on stderr.
 fn explain(e: anyhow::Error) -> anyhow::Error {
     if let Some(ServiceError::BadRows(rows)) = e.downcast_ref::<ServiceError>() {
-        let mut text = format!("{} bad rows; nothing was imported (use --skip-bad to import the good rows):", rows.len());
+        let mut text = format!(
+            "{} bad rows; nothing was imported (use --skip-bad to import the good rows):",
+            rows.len()
+        );
         for r in rows.iter().take(50) {
             text.push_str(&format!("\n  {r}"));
         }

@@ -43,12 +43,16 @@ pub async fn regions(g: &Global, cmd: RegionsCommand) -> anyhow::Result<()> {
     match cmd {
         RegionsCommand::Import { file } => {
             let who = principal(&service, g).await?;
-            let input = File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let input =
+                File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
             let rows = parse_region_csv(BufReader::new(input))?;
             let n = rows.len();
             let started = std::time::Instant::now();
             service.import_regions(&who, rows).await?;
-            println!("imported {n} regions in {:.1} s", started.elapsed().as_secs_f64());
+            println!(
+                "imported {n} regions in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
         }
         RegionsCommand::DemoProvince => {
             let who = principal(&service, g).await?;

@@ -163,49 +163,93 @@ fn parse_values(text: &str) -> anyhow::Result<Vec<(String, i64)>> {
 }
 
 fn values_line(form: &Form, values: &fangkong_domain::form::Values) -> String {
-    form.named(values).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    form.named(values)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub async fn report(g: &Global, cmd: ReportCommand) -> anyhow::Result<()> {
     let service = open_service(g).await?;
     let who = principal(&service, g).await?;
     match cmd {
-        ReportCommand::File { form, region, date, values, zero } => {
+        ReportCommand::File {
+            form,
+            region,
+            date,
+            values,
+            zero,
+        } => {
             let values = match (values, zero) {
                 (_, true) => FiledValues::Zero,
                 (Some(v), false) => FiledValues::Pairs(parse_values(&v)?),
                 (None, false) => anyhow::bail!("give --values field=count,… or --zero"),
             };
-            let filing = service.file_report(&who, &form, &region, date, values).await?;
+            let filing = service
+                .file_report(&who, &form, &region, date, values)
+                .await?;
             let what = match &filing {
                 fangkong_service::reports::Filing::Filed(_) => "filed",
                 fangkong_service::reports::Filing::Corrected { .. } => "corrected",
                 fangkong_service::reports::Filing::Unchanged(_) => "unchanged",
             };
             let v = filing.version();
-            println!("{what}: {form} {region} {date} version {} (chain entry {})", v.version, v.seq);
+            println!(
+                "{what}: {form} {region} {date} version {} (chain entry {})",
+                v.version, v.seq
+            );
         }
         ReportCommand::Show { form, region, date } => {
             let (history, reviews) = service.report_history(&who, &form, &region, date).await?;
             let f = service.form(&form)?;
             for v in &history {
-                println!("version {} filed by {} at {} ({}): {}", v.version, v.filed_by, v.filed_at.to_rfc3339(), v.source.name(), values_line(f, &v.values));
+                println!(
+                    "version {} filed by {} at {} ({}): {}",
+                    v.version,
+                    v.filed_by,
+                    v.filed_at.to_rfc3339(),
+                    v.source.name(),
+                    values_line(f, &v.values)
+                );
             }
             for r in &reviews {
-                println!("review of version {}: {} by {} at {} {}", r.version, r.status.name(), r.reviewer, r.at.to_rfc3339(), r.note);
+                println!(
+                    "review of version {}: {} by {} at {} {}",
+                    r.version,
+                    r.status.name(),
+                    r.reviewer,
+                    r.at.to_rfc3339(),
+                    r.note
+                );
             }
         }
         ReportCommand::Figures { form, region, date } => {
             let figs = service.figures(&who, &form, &region, date).await?;
             let f = service.form(&form)?;
-            println!("{} {} ({}) on {date}", figs.region.code, figs.region.name, figs.region.level);
+            println!(
+                "{} {} ({}) on {date}",
+                figs.region.code, figs.region.name, figs.region.level
+            );
             match &figs.day {
-                Some(d) => println!("  day ({}): {}", if d.own { "own report" } else { "sum of units below" }, values_line(f, &d.values)),
+                Some(d) => println!(
+                    "  day ({}): {}",
+                    if d.own {
+                        "own report"
+                    } else {
+                        "sum of units below"
+                    },
+                    values_line(f, &d.values)
+                ),
                 None => println!("  day: nothing filed"),
             }
             println!("  since the start: {}", values_line(f, &figs.cumulative));
         }
-        ReportCommand::Series { form, region, from, to } => {
+        ReportCommand::Series {
+            form,
+            region,
+            from,
+            to,
+        } => {
             let series = service.series(&who, &form, &region, from, to).await?;
             let f = service.form(&form)?;
             let names: Vec<&str> = f.fields.iter().map(|x| x.name.as_str()).collect();
@@ -215,12 +259,29 @@ pub async fn report(g: &Global, cmd: ReportCommand) -> anyhow::Result<()> {
                 println!("{},{},{}", d.date, d.own, vals.join(","));
             }
         }
-        ReportCommand::Completeness { form, region, date, limit } => {
-            let c = service.completeness(&who, &form, &region, date, limit).await?;
-            let pct = |n: u64| if c.counts.expected == 0 { 0.0 } else { 100.0 * n as f64 / c.counts.expected as f64 };
+        ReportCommand::Completeness {
+            form,
+            region,
+            date,
+            limit,
+        } => {
+            let c = service
+                .completeness(&who, &form, &region, date, limit)
+                .await?;
+            let pct = |n: u64| {
+                if c.counts.expected == 0 {
+                    0.0
+                } else {
+                    100.0 * n as f64 / c.counts.expected as f64
+                }
+            };
             println!(
                 "{form} reports of {} units ({}) below {} {} on {date}, due {}:",
-                c.counts.expected, c.level, c.region.code, c.region.name, c.deadline.to_rfc3339()
+                c.counts.expected,
+                c.level,
+                c.region.code,
+                c.region.name,
+                c.deadline.to_rfc3339()
             );
             println!(
                 "  filed {} ({:.1}%), on time {} ({:.1}%), missing {}",
@@ -231,23 +292,48 @@ pub async fn report(g: &Global, cmd: ReportCommand) -> anyhow::Result<()> {
                 c.counts.expected - c.counts.filed
             );
             for (child, cc) in &c.by_child {
-                println!("  {:<13} {:<16} {:>7} expected {:>7} filed {:>7} on time", child.code, child.name, cc.expected, cc.filed, cc.on_time);
+                println!(
+                    "  {:<13} {:<16} {:>7} expected {:>7} filed {:>7} on time",
+                    child.code, child.name, cc.expected, cc.filed, cc.on_time
+                );
             }
             for m in &c.missing {
                 println!("  missing: {} {}", m.region, m.name);
             }
             for l in &c.late {
-                println!("  late:    {} {} (filed {})", l.region, l.name, l.filed_at.map(|t| t.to_rfc3339()).unwrap_or_default());
+                println!(
+                    "  late:    {} {} (filed {})",
+                    l.region,
+                    l.name,
+                    l.filed_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+                );
             }
         }
-        ReportCommand::Review { form, region, date, status, note } => {
-            let status = ReviewStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("--status: approved or returned"))?;
-            let r = service.review_report(&who, &form, &region, date, status, &note).await?;
+        ReportCommand::Review {
+            form,
+            region,
+            date,
+            status,
+            note,
+        } => {
+            let status = ReviewStatus::parse(&status)
+                .ok_or_else(|| anyhow::anyhow!("--status: approved or returned"))?;
+            let r = service
+                .review_report(&who, &form, &region, date, status, &note)
+                .await?;
             println!("reviewed version {}: {}", r.version, r.status.name());
         }
         ReportCommand::Overdue { limit } => {
             for v in service.overdue_reviews(&who, limit).await? {
-                println!("{} {} {} version {} filed {} by {}", v.key.form, v.key.region, v.key.date, v.version, v.filed_at.to_rfc3339(), v.filed_by);
+                println!(
+                    "{} {} {} version {} filed {} by {}",
+                    v.key.form,
+                    v.key.region,
+                    v.key.date,
+                    v.version,
+                    v.filed_at.to_rfc3339(),
+                    v.filed_by
+                );
             }
         }
     }

@@ -34,7 +34,14 @@ pub struct DemoArgs {
 
 pub async fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<()> {
     if args.demo {
-        return demo(g, DemoArgs { listen: args.listen, no_serve: false }).await;
+        return demo(
+            g,
+            DemoArgs {
+                listen: args.listen,
+                no_serve: false,
+            },
+        )
+        .await;
     }
     let service = open_service(g).await?;
     run_server(service, &args.listen).await
@@ -56,13 +63,20 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
         for suffix in ["", "-wal", "-shm"] {
             let path = format!("{file}{suffix}");
             if std::path::Path::new(&path).exists() {
-                std::fs::remove_file(&path).with_context(|| format!("cannot remove the old demo database {path}"))?;
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove the old demo database {path}"))?;
             }
         }
     }
     let store = crate::open::open_store(&url).await?;
     let service = Service::open(store, settings(g)).await?;
-    if service.store().chain_head(fangkong_store::Chain::Report).await?.seq > 0 {
+    if service
+        .store()
+        .chain_head(fangkong_store::Chain::Report)
+        .await?
+        .seq
+        > 0
+    {
         anyhow::bail!("{url} already holds reports; the demo needs an empty database");
     }
     eprintln!("fangkong demo: generating {DEMO_DAYS} days of an outbreak on {url} …");
@@ -80,7 +94,11 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     );
     eprintln!("\ndemo logins (password {DEMO_PASSWORD}):");
     for (user, name, role, region) in DEMO_USERS {
-        let region = if region == "GRID" { summary.grid_village.as_str() } else { region };
+        let region = if region == "GRID" {
+            summary.grid_village.as_str()
+        } else {
+            region
+        };
         eprintln!("  {user:<10} {:<10} {region:<13} {name}", role.name());
     }
     if args.no_serve {
@@ -95,7 +113,9 @@ async fn run_server(service: Service, listen: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     eprintln!("\nfangkong serving {} on http://{addr}/  (API: http://{addr}/api/openapi.json; Ctrl-C stops)", service.engine());
-    let state = AppState { service: Arc::new(service) };
+    let state = AppState {
+        service: Arc::new(service),
+    };
     serve_http(listener, state, shutdown_signal()).await?;
     eprintln!("fangkong stopped");
     Ok(())

@@ -46,7 +46,12 @@ pub async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<()> {
     let service = open_service(g).await?;
     let who = principal(&service, g).await?;
     match cmd {
-        UserCommand::Add { username, role, region, name } => {
+        UserCommand::Add {
+            username,
+            role,
+            region,
+            name,
+        } => {
             let role: Role = role.parse()?;
             let password = match std::env::var("FANGKONG_PASSWORD") {
                 Ok(p) => p,
@@ -57,12 +62,20 @@ pub async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let u = service.add_user(&who, &username, &name, role, &region, &password).await?;
+            let u = service
+                .add_user(&who, &username, &name, role, &region, &password)
+                .await?;
             println!("added {} ({}, {})", u.username, u.role, u.region_code);
         }
         UserCommand::List => {
             for u in service.users(&who).await? {
-                println!("{:<20} {:<10} {:<13} {}", u.username, u.role.name(), u.region_code, u.display_name);
+                println!(
+                    "{:<20} {:<10} {:<13} {}",
+                    u.username,
+                    u.role.name(),
+                    u.region_code,
+                    u.display_name
+                );
             }
         }
     }
@@ -76,7 +89,10 @@ pub async fn audit(g: &Global, cmd: AuditCommand) -> anyhow::Result<()> {
         AuditCommand::Verify => {
             let check = service.verify_chains(&who).await?;
             let mut broken = false;
-            for (name, verdict) in [("report chain", &check.reports), ("audit chain", &check.audit)] {
+            for (name, verdict) in [
+                ("report chain", &check.reports),
+                ("audit chain", &check.audit),
+            ] {
                 match verdict {
                     Verdict::Intact { entries } => println!("{name}: intact ({entries} entries)"),
                     Verdict::Broken { seq, reason } => {
@@ -91,7 +107,14 @@ pub async fn audit(g: &Global, cmd: AuditCommand) -> anyhow::Result<()> {
         }
         AuditCommand::Log { key, limit } => {
             for e in service.audit_recent(&who, key.as_deref(), limit).await? {
-                println!("{:>8} {} {:<12} {:<16} {}", e.seq, e.at.to_rfc3339(), e.actor, e.action, e.entity_key);
+                println!(
+                    "{:>8} {} {:<12} {:<16} {}",
+                    e.seq,
+                    e.at.to_rfc3339(),
+                    e.actor,
+                    e.action,
+                    e.entity_key
+                );
             }
         }
     }
