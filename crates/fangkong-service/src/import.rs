@@ -150,6 +150,10 @@ impl Service {
     }
 }
 
+/// Columns `export reports` adds after the fields; an import reads past them,
+/// so an export is an import file.
+const EXPORT_ONLY: [&str; 3] = ["version", "filed_by", "filed_at"];
+
 /// Which column holds `region_code`, `date` and each of the form's fields.
 struct Columns {
     region: usize,
@@ -174,7 +178,9 @@ fn header_columns(form: &Form, header: &[String]) -> Result<Columns> {
         ))
     };
     if let Some(unknown) = header.iter().find(|h| {
-        h.as_str() != "region_code" && h.as_str() != "date" && form.field_index(h).is_none()
+        !matches!(h.as_str(), "region_code" | "date")
+            && !EXPORT_ONLY.contains(&h.as_str())
+            && form.field_index(h).is_none()
     }) {
         return Err(ServiceError::Invalid(FieldError::new(
             "header",

@@ -1,0 +1,155 @@
+//! The binary as a user runs it: real processes, real files, both engines.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn shared(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(path)
+}
+
+fn fangkong(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fangkong"))
+        .args(args)
+        .args(["--database", db])
+        .env("FANGKONG_LOG", "warn")
+        .env_remove("FANGKONG_USER")
+        .output()
+        .expect("run fangkong")
+}
+
+fn ok(db: &str, args: &[&str]) -> String {
+    let out = fangkong(db, args);
+    assert!(
+        out.status.success(),
+        "fangkong {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+/// A fresh database URL on each engine.
+async fn databases(dir: &Path) -> Vec<String> {
+    let mut urls = vec![format!("sqlite://{}", dir.join("cli.db").display())];
+    urls.extend(fangkong_store_postgres::testing::fresh_database().await);
+    urls
+}
+
+#[tokio::test]
+async fn the_bulletin_comes_from_reports_imported_from_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("nhc.csv");
+    let nhc = shared("data/nhc_national_daily_2020.csv");
+    for db in databases(dir.path()).await {
+        ok(&db, &["import", "nhc", nhc.to_str().expect("path"), "--to-csv", csv.to_str().expect("path")]);
+        let out = ok(&db, &["import", "reports", "--form", "epidemic", csv.to_str().expect("path")]);
+        assert!(out.contains("56 filed"), "{db}: {out}");
+        let zh = ok(&db, &["bulletin", "--date", "2020-01-25"]);
+        assert!(
+            zh.contains("截至1月25日24时，全国累计报告确诊病例1975例，现有重症病例324例，累计死亡病例56例，累计治愈出院病例49例，现有疑似病例2684例"),
+            "{db}: {zh}"
+        );
+        let en = ok(&db, &["bulletin", "--date", "2020-01-25", "--lang", "en"]);
+        assert!(en.contains("a total of 1,975 confirmed cases, of which 324 are severe now; 56 deaths; 49 discharged (cured); and 2,684 suspected cases now"), "{en}");
+        // importing the same file again changes nothing
+        let out = ok(&db, &["import", "reports", "--form", "epidemic", csv.to_str().expect("path")]);
+        assert!(out.contains("0 filed, 0 corrected, 56 unchanged"), "{out}");
+        let verify = ok(&db, &["audit", "verify"]);
+        assert!(verify.contains("report chain: intact (56 entries)"), "{verify}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_file_is_refused_whole_unless_told_to_skip_bad_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("grid.csv");
+    std::fs::write(
+        &file,
+        "region_code,date,households_visited,returnees_registered,fever_found,home_observation\n\
+         420102,2020-02-01,10,1,0,2\n\
+         420103,2020-02-01,ten,1,0,2\n\
+         420104,2020-02-01,7,0,0,1\n",
+    )
+    .expect("write");
+    for db in databases(dir.path()).await {
+        let out = fangkong(&db, &["import", "reports", "--form", "grid", file.to_str().expect("path")]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("line 3, column households_visited"), "{err}");
+        assert!(err.contains("nothing was imported"), "{err}");
+        let figures = ok(&db, &["report", "figures", "--form", "grid", "--region", "420100", "--date", "2020-02-01"]);
+        assert!(figures.contains("nothing filed"), "{figures}");
+
+        let rejects = dir.path().join("rejects.csv");
+        let out = ok(
+            &db,
+            &["import", "reports", "--form", "grid", file.to_str().expect("path"), "--skip-bad", "--rejects", rejects.to_str().expect("path")],
+        );
+        assert!(out.contains("2 filed"), "{out}");
+        let rejected = std::fs::read_to_string(&rejects).expect("rejects");
+        assert!(rejected.lines().nth(1).is_some_and(|l| l.starts_with("3,households_visited,") && l.contains("420103")), "{rejected}");
+        let figures = ok(&db, &["report", "figures", "--form", "grid", "--region", "420100", "--date", "2020-02-01"]);
+        assert!(figures.contains("households_visited=17"), "{figures}");
+    }
+}
+
+#[tokio::test]
+async fn jhu_2020_loads_and_exports_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jhu = shared("data/jhu_china_provinces_2020.csv");
+    for db in databases(dir.path()).await {
+        let out = fangkong(&db, &["import", "jhu", jhu.to_str().expect("path")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("810000"), "Hong Kong is named as left out");
+        let figures = ok(&db, &["report", "figures", "--form", "epidemic", "--region", "000000", "--date", "2020-02-29"]);
+        assert!(figures.contains("since the start: new_confirmed=79251"), "{figures}");
+        let export = dir.path().join("hubei.csv");
+        ok(&db, &["export", "reports", "--form", "epidemic", "--region", "420000", "--to", "2020-02-29", "--output", export.to_str().expect("path")]);
+        let text = std::fs::read_to_string(&export).expect("export");
+        assert_eq!(text.lines().count(), 1 + 39, "a header and 2020-01-22..02-29");
+        // the export is an import file
+        let copy = format!("sqlite://{}", dir.path().join("copy.db").display());
+        ok(&copy, &["import", "reports", "--form", "epidemic", export.to_str().expect("path")]);
+        let figures = ok(&copy, &["report", "figures", "--form", "epidemic", "--region", "420000", "--date", "2020-02-29"]);
+        assert!(figures.contains("new_confirmed=66337"), "Hubei's JHU cumulative on 2020-02-29: {figures}");
+        let _ = std::fs::remove_file(dir.path().join("copy.db"));
+    }
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_answers_health_checks_and_stops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fangkong"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+        .env("FANGKONG_LOG", "warn")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let server = Server(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let started = Instant::now();
+    let url = loop {
+        assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
+        let line = lines.next().expect("a line").expect("utf8");
+        if let Some(rest) = line.split("http://").nth(1) {
+            break format!("http://{}", rest.split('/').next().expect("addr"));
+        }
+    };
+    let health: serde_json::Value = reqwest::get(format!("{url}/healthz")).await.expect("get").json().await.expect("json");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["engine"], "sqlite");
+    drop(server);
+}
