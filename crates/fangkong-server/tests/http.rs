@@ -932,7 +932,10 @@ async fn rollup_through_http(app: TestApp) -> Result<TestApp> {
     assert!((completeness - 2.0 / expected).abs() < 1e-9, "{c}");
     // filed today for a day in 2020: both late
     assert_eq!(c["on_time"], 0, "{c}");
-    let late: Vec<&str> = c["late"].as_array().map(|m| m.iter().filter_map(|u| u["code"].as_str()).collect()).unwrap_or_default();
+    let late: Vec<&str> = c["late"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|u| u["code"].as_str()).collect())
+        .unwrap_or_default();
     assert_eq!(late, ["420102", "420103"], "{c}");
     let missing: Vec<&str> = c["missing"]
         .as_array()

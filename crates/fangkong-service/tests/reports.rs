@@ -567,3 +567,87 @@ async fn the_tree_answers_paths_and_counts() {
         }
     }
 }
+
+/// 东莞 (441900) is a county directly under its province, with no city between:
+/// its figures must reach Guangdong once, on the incremental and on the bulk path.
+#[tokio::test]
+async fn a_county_directly_under_its_province_rolls_up_once() {
+    for db in engines().await {
+        let s = &db.service;
+        let sys = db.system().await;
+        let dongguan = s.region("441900").await.expect("东莞");
+        assert_eq!(dongguan.parent.as_ref().map(|p| p.as_str()), Some("440000"));
+        s.file_report(&sys, "epidemic", "441900", day("2020-01-25"), epi(4, 0))
+            .await
+            .expect("file");
+        s.file_report(&sys, "epidemic", "440106", day("2020-01-25"), epi(6, 0))
+            .await
+            .expect("file");
+        assert_eq!(
+            confirmed(&db, &sys, "440000", "2020-01-25").await.0,
+            Some(10),
+            "{}",
+            db.engine
+        );
+        assert_eq!(
+            confirmed(&db, &sys, "000000", "2020-01-25").await.0,
+            Some(10),
+            "{}",
+            db.engine
+        );
+
+        let csv = format!(
+            "region_code,date,{}\n441900,2020-01-26,4,0,0,0,0,0,0,0\n440106,2020-01-26,6,0,0,0,0,0,0,0\n420102,2020-01-26,1,0,0,0,0,0,0,0\n",
+            EPIDEMIC.join(",")
+        );
+        let file = s
+            .read_report_csv(&sys, "epidemic", csv.as_bytes(), &|_| {})
+            .await
+            .expect("read");
+        assert!(file.bad.is_empty());
+        s.import_report_rows(&sys, "epidemic", file.rows, Source::Import, "ragged")
+            .await
+            .expect("import");
+        assert_eq!(
+            confirmed(&db, &sys, "440000", "2020-01-26").await.0,
+            Some(10),
+            "{}",
+            db.engine
+        );
+        assert_eq!(
+            confirmed(&db, &sys, "000000", "2020-01-26").await.0,
+            Some(11),
+            "{}",
+            db.engine
+        );
+        // and the bulk rebuild agrees with the incremental path on the day before
+        let file = s
+            .read_report_csv(
+                &sys,
+                "epidemic",
+                format!(
+                    "region_code,date,{}\n420103,2020-01-25,2,0,0,0,0,0,0,0\n",
+                    EPIDEMIC.join(",")
+                )
+                .as_bytes(),
+                &|_| {},
+            )
+            .await
+            .expect("read");
+        s.import_report_rows(&sys, "epidemic", file.rows, Source::Import, "more")
+            .await
+            .expect("import");
+        assert_eq!(
+            confirmed(&db, &sys, "000000", "2020-01-25").await.0,
+            Some(12),
+            "{}",
+            db.engine
+        );
+        assert_eq!(
+            confirmed(&db, &sys, "440000", "2020-01-25").await.0,
+            Some(10),
+            "{}",
+            db.engine
+        );
+    }
+}

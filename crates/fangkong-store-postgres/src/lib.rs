@@ -1156,9 +1156,16 @@ fn rebuild_level_sql() -> String {
         .map(|v| format!("SUM({v})::bigint"))
         .collect();
     let sums = sums.join(", ");
+    // a parent may sit more than one level up (a county directly under its
+    // province): its row then collects from several passes
+    let adds: Vec<String> = VALUE_NAMES
+        .iter()
+        .map(|v| format!("{v} = rollup.{v} + excluded.{v}"))
+        .collect();
+    let adds = adds.join(", ");
     format!(
         "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLS}) \
-         SELECT $1, c.parent_code, c.date, $3 - 1, {sums} FROM ( \
+         SELECT $1, c.parent_code, c.date, p.level, {sums} FROM ( \
              SELECT region.parent_code, report.date, {VALUE_COLS} \
                FROM report JOIN region ON region.code = report.region_code \
               WHERE report.form = $1 AND report.date = ANY($2) AND report.depth = $3 AND report.current \
@@ -1166,8 +1173,8 @@ fn rebuild_level_sql() -> String {
              SELECT region.parent_code, u.date, {VALUE_COLS} \
                FROM rollup u JOIN region ON region.code = u.region_code \
               WHERE u.form = $1 AND u.date = ANY($2) AND u.depth = $3 AND {NO_OWN_REPORT} \
-         ) c \
-         WHERE c.parent_code IS NOT NULL \
-         GROUP BY c.parent_code, c.date"
+         ) c JOIN region p ON p.code = c.parent_code \
+         GROUP BY c.parent_code, c.date, p.level \
+         ON CONFLICT (form, region_code, date) DO UPDATE SET {adds}"
     )
 }

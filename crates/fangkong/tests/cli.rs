@@ -6,7 +6,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn shared(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(path)
 }
 
 fn fangkong(db: &str, args: &[&str]) -> Output {
@@ -42,8 +44,26 @@ async fn the_bulletin_comes_from_reports_imported_from_a_file() {
     let csv = dir.path().join("nhc.csv");
     let nhc = shared("data/nhc_national_daily_2020.csv");
     for db in databases(dir.path()).await {
-        ok(&db, &["import", "nhc", nhc.to_str().expect("path"), "--to-csv", csv.to_str().expect("path")]);
-        let out = ok(&db, &["import", "reports", "--form", "epidemic", csv.to_str().expect("path")]);
+        ok(
+            &db,
+            &[
+                "import",
+                "nhc",
+                nhc.to_str().expect("path"),
+                "--to-csv",
+                csv.to_str().expect("path"),
+            ],
+        );
+        let out = ok(
+            &db,
+            &[
+                "import",
+                "reports",
+                "--form",
+                "epidemic",
+                csv.to_str().expect("path"),
+            ],
+        );
         assert!(out.contains("56 filed"), "{db}: {out}");
         let zh = ok(&db, &["bulletin", "--date", "2020-01-25"]);
         assert!(
@@ -53,10 +73,22 @@ async fn the_bulletin_comes_from_reports_imported_from_a_file() {
         let en = ok(&db, &["bulletin", "--date", "2020-01-25", "--lang", "en"]);
         assert!(en.contains("a total of 1,975 confirmed cases, of which 324 are severe now; 56 deaths; 49 discharged (cured); and 2,684 suspected cases now"), "{en}");
         // importing the same file again changes nothing
-        let out = ok(&db, &["import", "reports", "--form", "epidemic", csv.to_str().expect("path")]);
+        let out = ok(
+            &db,
+            &[
+                "import",
+                "reports",
+                "--form",
+                "epidemic",
+                csv.to_str().expect("path"),
+            ],
+        );
         assert!(out.contains("0 filed, 0 corrected, 56 unchanged"), "{out}");
         let verify = ok(&db, &["audit", "verify"]);
-        assert!(verify.contains("report chain: intact (56 entries)"), "{verify}");
+        assert!(
+            verify.contains("report chain: intact (56 entries)"),
+            "{verify}"
+        );
     }
 }
 
@@ -73,23 +105,71 @@ async fn a_bad_file_is_refused_whole_unless_told_to_skip_bad_rows() {
     )
     .expect("write");
     for db in databases(dir.path()).await {
-        let out = fangkong(&db, &["import", "reports", "--form", "grid", file.to_str().expect("path")]);
+        let out = fangkong(
+            &db,
+            &[
+                "import",
+                "reports",
+                "--form",
+                "grid",
+                file.to_str().expect("path"),
+            ],
+        );
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("line 3, column households_visited"), "{err}");
         assert!(err.contains("nothing was imported"), "{err}");
-        let figures = ok(&db, &["report", "figures", "--form", "grid", "--region", "420100", "--date", "2020-02-01"]);
+        let figures = ok(
+            &db,
+            &[
+                "report",
+                "figures",
+                "--form",
+                "grid",
+                "--region",
+                "420100",
+                "--date",
+                "2020-02-01",
+            ],
+        );
         assert!(figures.contains("nothing filed"), "{figures}");
 
         let rejects = dir.path().join("rejects.csv");
         let out = ok(
             &db,
-            &["import", "reports", "--form", "grid", file.to_str().expect("path"), "--skip-bad", "--rejects", rejects.to_str().expect("path")],
+            &[
+                "import",
+                "reports",
+                "--form",
+                "grid",
+                file.to_str().expect("path"),
+                "--skip-bad",
+                "--rejects",
+                rejects.to_str().expect("path"),
+            ],
         );
         assert!(out.contains("2 filed"), "{out}");
         let rejected = std::fs::read_to_string(&rejects).expect("rejects");
-        assert!(rejected.lines().nth(1).is_some_and(|l| l.starts_with("3,households_visited,") && l.contains("420103")), "{rejected}");
-        let figures = ok(&db, &["report", "figures", "--form", "grid", "--region", "420100", "--date", "2020-02-01"]);
+        assert!(
+            rejected
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("3,households_visited,") && l.contains("420103")),
+            "{rejected}"
+        );
+        let figures = ok(
+            &db,
+            &[
+                "report",
+                "figures",
+                "--form",
+                "grid",
+                "--region",
+                "420100",
+                "--date",
+                "2020-02-01",
+            ],
+        );
         assert!(figures.contains("households_visited=17"), "{figures}");
     }
 }
@@ -100,19 +180,83 @@ async fn jhu_2020_loads_and_exports_round_trip() {
     let jhu = shared("data/jhu_china_provinces_2020.csv");
     for db in databases(dir.path()).await {
         let out = fangkong(&db, &["import", "jhu", jhu.to_str().expect("path")]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("810000"), "Hong Kong is named as left out");
-        let figures = ok(&db, &["report", "figures", "--form", "epidemic", "--region", "000000", "--date", "2020-02-29"]);
-        assert!(figures.contains("since the start: new_confirmed=79251"), "{figures}");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("810000"),
+            "Hong Kong is named as left out"
+        );
+        let figures = ok(
+            &db,
+            &[
+                "report",
+                "figures",
+                "--form",
+                "epidemic",
+                "--region",
+                "000000",
+                "--date",
+                "2020-02-29",
+            ],
+        );
+        assert!(
+            figures.contains("since the start: new_confirmed=79251"),
+            "{figures}"
+        );
         let export = dir.path().join("hubei.csv");
-        ok(&db, &["export", "reports", "--form", "epidemic", "--region", "420000", "--to", "2020-02-29", "--output", export.to_str().expect("path")]);
+        ok(
+            &db,
+            &[
+                "export",
+                "reports",
+                "--form",
+                "epidemic",
+                "--region",
+                "420000",
+                "--to",
+                "2020-02-29",
+                "--output",
+                export.to_str().expect("path"),
+            ],
+        );
         let text = std::fs::read_to_string(&export).expect("export");
-        assert_eq!(text.lines().count(), 1 + 39, "a header and 2020-01-22..02-29");
+        assert_eq!(
+            text.lines().count(),
+            1 + 39,
+            "a header and 2020-01-22..02-29"
+        );
         // the export is an import file
         let copy = format!("sqlite://{}", dir.path().join("copy.db").display());
-        ok(&copy, &["import", "reports", "--form", "epidemic", export.to_str().expect("path")]);
-        let figures = ok(&copy, &["report", "figures", "--form", "epidemic", "--region", "420000", "--date", "2020-02-29"]);
-        assert!(figures.contains("new_confirmed=66337"), "Hubei's JHU cumulative on 2020-02-29: {figures}");
+        ok(
+            &copy,
+            &[
+                "import",
+                "reports",
+                "--form",
+                "epidemic",
+                export.to_str().expect("path"),
+            ],
+        );
+        let figures = ok(
+            &copy,
+            &[
+                "report",
+                "figures",
+                "--form",
+                "epidemic",
+                "--region",
+                "420000",
+                "--date",
+                "2020-02-29",
+            ],
+        );
+        assert!(
+            figures.contains("new_confirmed=66337"),
+            "Hubei's JHU cumulative on 2020-02-29: {figures}"
+        );
         let _ = std::fs::remove_file(dir.path().join("copy.db"));
     }
 }
@@ -142,13 +286,21 @@ async fn serve_answers_health_checks_and_stops() {
     let mut lines = BufReader::new(stderr).lines();
     let started = Instant::now();
     let url = loop {
-        assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not start"
+        );
         let line = lines.next().expect("a line").expect("utf8");
         if let Some(rest) = line.split("http://").nth(1) {
             break format!("http://{}", rest.split('/').next().expect("addr"));
         }
     };
-    let health: serde_json::Value = reqwest::get(format!("{url}/healthz")).await.expect("get").json().await.expect("json");
+    let health: serde_json::Value = reqwest::get(format!("{url}/healthz"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(health["status"], "ok");
     assert_eq!(health["engine"], "sqlite");
     drop(server);
