@@ -144,7 +144,7 @@ impl Service {
     /// each role, four weeks of reports. `progress` hears what is happening.
     pub async fn generate_demo(&self, progress: &(dyn Fn(&str) + Sync)) -> Result<DemoSummary> {
         let system = self.system().await?;
-        let mut rng = StdRng::seed_from_u64(2020_01_23);
+        let mut rng = StdRng::seed_from_u64(20_200_123);
         let mut summary = DemoSummary::default();
 
         progress("loading Hubei's townships and villages");

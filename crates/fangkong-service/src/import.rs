@@ -85,7 +85,7 @@ impl Service {
                     Vec::new(),
                 )),
             }
-            if line % 10_000 == 0 {
+            if line.is_multiple_of(10_000) {
                 progress(line - 1);
             }
         }
@@ -388,7 +388,7 @@ pub fn convert_jhu(input: impl Read, form: &Form) -> Result<Converted> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(input);
-    let mut series: BTreeMap<String, Vec<(NaiveDate, [Option<i64>; 3])>> = BTreeMap::new();
+    let mut series: BTreeMap<String, Vec<JhuDay>> = BTreeMap::new();
     let mut errors = Vec::new();
     for (i, record) in reader.deserialize::<JhuRow>().enumerate() {
         let line = i as u64 + 2;
@@ -455,6 +455,9 @@ pub fn convert_jhu(input: impl Read, form: &Form) -> Result<Converted> {
     }
     Ok(out)
 }
+
+/// A province's day: confirmed, deaths and recovered, cumulative.
+type JhuDay = (NaiveDate, [Option<i64>; 3]);
 
 #[derive(serde::Deserialize)]
 struct JhuRow {

@@ -29,8 +29,10 @@ pub fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default()
 }
 
-/// What a filing did.
+/// What a filing did. (Returned once per filing, never stored in bulk: the
+/// size of the corrected variant does not matter.)
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Filing {
     /// The first report of this unit for this form and day.
     Filed(ReportVersion),
@@ -198,7 +200,7 @@ impl Service {
             .store
             .regions(&region.ancestors_nearest_first())
             .await?;
-        ancestors.sort_by(|a, b| b.level.cmp(&a.level));
+        ancestors.sort_by_key(|a| std::cmp::Reverse(a.level));
 
         let mut tx = self.store.begin().await?;
         let current = tx.current_report(&key).await?;

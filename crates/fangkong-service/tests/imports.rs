@@ -1,5 +1,7 @@
 //! Report files, the published 2020 series and the bulletin, on both engines.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 mod common;
 
 use std::collections::BTreeMap;

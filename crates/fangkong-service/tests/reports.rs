@@ -1,5 +1,7 @@
 //! Filing, correcting, rolling up and checking reports, on both engines.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 mod common;
 
 use chrono::Duration;
