@@ -124,20 +124,32 @@ impl Service {
                 }
             }
         }
-        let mut lookup: Vec<RegionCode> = wanted.values().cloned().collect();
-        lookup.extend(
-            wanted
-                .values()
-                .map(RegionCode::china_canonical)
-                .filter(|c| !wanted.values().any(|w| w == c)),
-        );
-        let found: HashMap<RegionCode, Region> = self
+        // exact codes first; the codes not found are tried in China's canonical form
+        let lookup: Vec<RegionCode> = wanted.values().cloned().collect();
+        let mut found: HashMap<RegionCode, Region> = self
             .store
             .regions(&lookup)
             .await?
             .into_iter()
             .map(|r| (r.code.clone(), r))
             .collect();
+        let retry: Vec<RegionCode> = wanted
+            .values()
+            .filter(|c| !found.contains_key(*c))
+            .map(RegionCode::china_canonical)
+            .filter(|c| !found.contains_key(c))
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !retry.is_empty() {
+            found.extend(
+                self.store
+                    .regions(&retry)
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.code.clone(), r)),
+            );
+        }
         Ok(wanted
             .into_iter()
             .filter_map(|(text, code)| {
