@@ -77,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(api::page::router())
         .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT))
+        .layer(middleware::from_fn(json_length))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
@@ -85,6 +86,7 @@ pub fn app(state: AppState) -> Router {
     let imports = api::reports::import_router()
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(IMPORT_BODY_LIMIT))
+        .layer(middleware::from_fn(import_length))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             IMPORT_TIMEOUT,
@@ -123,6 +125,40 @@ pub async fn serve(
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The most of an oversized JSON body read and thrown away before answering 413.
+const DRAIN_LIMIT: usize = 4 * JSON_BODY_LIMIT;
+
+/// Refuse a body whose declared length is over `limit` before any handler
+/// runs. A body up to `drain` bytes is read and thrown away first: a client
+/// still sending when the server answers and closes gets a connection reset
+/// instead of the 413, and a kept-alive connection with unread body is
+/// unusable. Larger bodies are refused at once, with `Connection: close`.
+/// (Chunked bodies are cut by `RequestBodyLimitLayer` as they are read.)
+async fn refuse_oversized(req: Request, next: Next, limit: usize, drain: usize) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => {
+            if n <= drain as u64 {
+                let _ = axum::body::to_bytes(req.into_body(), drain).await;
+            }
+            ApiError::TooLarge.into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
+async fn json_length(req: Request, next: Next) -> Response {
+    refuse_oversized(req, next, JSON_BODY_LIMIT, DRAIN_LIMIT).await
+}
+
+async fn import_length(req: Request, next: Next) -> Response {
+    refuse_oversized(req, next, IMPORT_BODY_LIMIT, 0).await
 }
 
 async fn unknown_route(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
@@ -170,6 +206,12 @@ async fn json_errors(req: Request, next: Next) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // the rest of the body was not read: this connection cannot carry another request
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let mut response = Response::from_parts(parts, Body::from(body.to_string()));
     *response.status_mut() = status;
     response.into_response()

@@ -284,7 +284,73 @@ on_both_engines!(
     rollup_through_http,
     bulletin_health_and_openapi,
     csv_import_all_or_nothing,
+    grid_worker_files_a_zero_report,
 );
+
+/// A grid worker in a village files the day's zero report; the county sees
+/// it in the grid form's completeness.
+async fn grid_worker_files_a_zero_report(app: TestApp) -> Result<TestApp> {
+    app.service.import_demo_province(&app.system).await?;
+    let townships = app.service.children("420102").await?;
+    let township = townships
+        .first()
+        .ok_or_else(|| anyhow!("江岸区 has no townships"))?;
+    let villages = app.service.children(township.code.as_str()).await?;
+    let village = villages
+        .first()
+        .ok_or_else(|| anyhow!("{} has no villages", township.code))?;
+    let code = village.code.to_string();
+    let worker = app.user("grid.worker", Role::Grid, &code).await?;
+    let county = app.user("jiangan.cdc", Role::County, "420102").await?;
+
+    let zero = json!({"form": "grid", "region_code": code, "date": DAY, "zero": true});
+    let filed = app.post(Some(&worker), "/api/v1/reports", &zero).await?;
+    let filed = filed.ok(201)?;
+    assert_eq!(filed["report"]["values"]["households_visited"], 0);
+    // a neighbouring village is not the worker's
+    if let Some(other) = villages.get(1) {
+        let other =
+            json!({"form": "grid", "region_code": other.code.as_str(), "date": DAY, "zero": true});
+        app.post(Some(&worker), "/api/v1/reports", &other)
+            .await?
+            .refused(403, "forbidden")?;
+    }
+
+    let c = app
+        .get(
+            Some(&county),
+            &format!("/api/v1/completeness?form=grid&date={DAY}&limit=5"),
+        )
+        .await?;
+    let c = c.ok(200)?;
+    assert_eq!(c["level"], "village", "{c}");
+    assert_eq!(c["filed"], 1, "{c}");
+    let expected = c["expected"].as_u64().unwrap_or(0);
+    assert!(expected >= villages.len() as u64, "{c}");
+    assert_eq!(
+        c["by_child"].as_array().map(Vec::len),
+        Some(townships.len()),
+        "{c}"
+    );
+    assert_eq!(
+        c["missing"].as_array().map(Vec::len),
+        Some(5),
+        "the list is limited: {c}"
+    );
+    let f = app
+        .get(
+            Some(&county),
+            &format!("/api/v1/figures?form=grid&date={DAY}"),
+        )
+        .await?;
+    let f = f.ok(200)?;
+    assert_eq!(f["own"], false, "{f}");
+    assert_eq!(
+        f["day"]["households_visited"], 0,
+        "a zero report counts: {f}"
+    );
+    Ok(app)
+}
 
 /// A county files its own report and nobody else's, reads only its own; the
 /// province reads both; every write leaves an audit entry; the chains verify.
@@ -694,9 +760,12 @@ async fn validation_errors_are_json(app: TestApp) -> Result<TestApp> {
     // a body over the 1 MiB limit
     let mut body = epidemic("420102", DAY, 1);
     body["padding"] = json!("x".repeat(1_100_000));
-    app.post(t, "/api/v1/reports", &body)
-        .await?
-        .refused(413, "too_large")?;
+    // several times: the connection must stay usable (or be closed cleanly) after a 413
+    for _ in 0..5 {
+        app.post(t, "/api/v1/reports", &body)
+            .await?
+            .refused(413, "too_large")?;
+    }
 
     // query parameters
     app.get(t, "/api/v1/figures?region=420102&date=yesterday")
@@ -1201,6 +1270,18 @@ async fn csv_import_all_or_nothing(app: TestApp) -> Result<TestApp> {
         .post_csv(&hubei, "/api/v1/reports/import?form=epidemic", bad_header)
         .await?;
     assert_eq!(a.refused(422, "invalid")?.field(), "header");
+    // a file over 1 MiB is not too large for the import route: its limit is 64 MiB
+    let mut big = String::from(header);
+    for _ in 0..40_000 {
+        big.push_str("\n420102,2020-01-25,x,1,0,0,0,0,1,10");
+    }
+    assert!(big.len() > 1_100_000);
+    let a = app
+        .post_csv(&hubei, "/api/v1/reports/import?form=epidemic", &big)
+        .await?;
+    a.refused(422, "bad_rows")?;
+    assert_eq!(a.body["error"]["rows"].as_array().map(Vec::len), Some(1000));
+    assert_eq!(a.body["error"]["rows_total"], 40_000);
     // no form
     assert_eq!(
         app.post_csv(&hubei, "/api/v1/reports/import", &csv)
