@@ -11,6 +11,7 @@
 //! Deterministic: the same seed gives the same outbreak.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::rngs::StdRng;
@@ -280,6 +281,7 @@ fn epidemic_rows(
     );
     let mut rows = Vec::with_capacity(counties.len() * days.len());
     for county in counties {
+        let shared = Arc::new(county.clone());
         let Some(o) = outbreaks.get(county.code.as_str()) else {
             continue;
         };
@@ -314,7 +316,7 @@ fn epidemic_rows(
             if let Some(at) = filing_time(rng, deadline, now) {
                 rows.push(ImportRow {
                     line: 0,
-                    region: county.clone(),
+                    region: Arc::clone(&shared),
                     date: *date,
                     values: v,
                     filed_at: Some(at),
@@ -354,6 +356,7 @@ fn grid_rows(
     }
     let mut rows = Vec::with_capacity(villages.len() * days.len());
     for village in villages {
+        let shared = Arc::new(village.clone());
         let county = county_of(village);
         let share = 1.0 / per_county.get(&county).copied().unwrap_or(1.0);
         let o = outbreaks.get(&county);
@@ -374,7 +377,7 @@ fn grid_rows(
             if let Some(at) = filing_time(rng, deadline, now) {
                 rows.push(ImportRow {
                     line: 0,
-                    region: village.clone(),
+                    region: Arc::clone(&shared),
                     date: *date,
                     values: v,
                     filed_at: Some(at),

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -54,6 +55,7 @@ impl Service {
         input: impl Read,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ReportFile> {
+        let started = std::time::Instant::now();
         let form = self.form(form)?.clone();
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
@@ -91,14 +93,16 @@ impl Service {
         }
         progress(raw.len() as u64 + bad.len() as u64);
 
+        tracing::debug!(rows = raw.len(), elapsed = ?started.elapsed(), "report file parsed");
         // resolve every distinct region code once
         let regions = self
             .resolve_regions(
                 raw.iter()
-                    .map(|r| r.record.first().map_or("", String::as_str)),
+                    .map(|r| r.record.get(columns.region).map_or("", String::as_str)),
             )
             .await?;
         let mut rows = Vec::with_capacity(raw.len());
+        tracing::debug!(regions = regions.len(), elapsed = ?started.elapsed(), "regions resolved");
         let mut seen: HashMap<(RegionCode, NaiveDate), u64> = HashMap::with_capacity(raw.len());
         let today = self.today();
         for r in raw {
@@ -108,6 +112,7 @@ impl Service {
             }
         }
         bad.sort_by_key(|(e, _)| e.line);
+        tracing::debug!(elapsed = ?started.elapsed(), "report file checked");
         Ok(ReportFile { rows, bad, header })
     }
 
@@ -115,50 +120,43 @@ impl Service {
     async fn resolve_regions<'a>(
         &self,
         codes: impl Iterator<Item = &'a str>,
-    ) -> Result<HashMap<String, Region>> {
-        let mut wanted: HashMap<String, RegionCode> = HashMap::new();
-        for c in codes {
-            if !wanted.contains_key(c) {
-                if let Ok(code) = RegionCode::parse(c) {
-                    wanted.insert(c.to_owned(), code);
-                }
-            }
-        }
-        // exact codes first; the codes not found are tried in China's canonical form
-        let lookup: Vec<RegionCode> = wanted.values().cloned().collect();
-        let mut found: HashMap<RegionCode, Region> = self
+    ) -> Result<HashMap<String, Arc<Region>>> {
+        let distinct: std::collections::HashSet<&str> = codes.collect();
+        let lookup: Vec<RegionCode> = distinct
+            .iter()
+            .filter_map(|c| RegionCode::parse(c).ok())
+            .collect();
+        // exact codes first, moved into the map under their own text
+        let mut found: HashMap<String, Arc<Region>> = self
             .store
             .regions(&lookup)
             .await?
             .into_iter()
-            .map(|r| (r.code.clone(), r))
+            .map(|r| (r.code.as_str().to_owned(), Arc::new(r)))
             .collect();
-        let retry: Vec<RegionCode> = wanted
-            .values()
-            .filter(|c| !found.contains_key(*c))
-            .map(RegionCode::china_canonical)
-            .filter(|c| !found.contains_key(c))
-            .collect::<std::collections::HashSet<_>>()
-            .into_iter()
+        // the codes not found, tried in China's canonical form
+        let retry: Vec<(&str, RegionCode)> = lookup
+            .iter()
+            .filter(|c| !found.contains_key(c.as_str()))
+            .map(|c| (c.as_str(), c.china_canonical()))
+            .filter(|(text, canon)| canon.as_str() != *text)
             .collect();
         if !retry.is_empty() {
-            found.extend(
-                self.store
-                    .regions(&retry)
-                    .await?
-                    .into_iter()
-                    .map(|r| (r.code.clone(), r)),
-            );
+            let canon: Vec<RegionCode> = retry.iter().map(|(_, c)| c.clone()).collect();
+            let by_code: HashMap<String, Arc<Region>> = self
+                .store
+                .regions(&canon)
+                .await?
+                .into_iter()
+                .map(|r| (r.code.as_str().to_owned(), Arc::new(r)))
+                .collect();
+            for (text, canon) in retry {
+                if let Some(region) = by_code.get(canon.as_str()) {
+                    found.insert(text.to_owned(), Arc::clone(region));
+                }
+            }
         }
-        Ok(wanted
-            .into_iter()
-            .filter_map(|(text, code)| {
-                let region = found
-                    .get(&code)
-                    .or_else(|| found.get(&code.china_canonical()))?;
-                Some((text, region.clone()))
-            })
-            .collect())
+        Ok(found)
     }
 }
 
@@ -218,7 +216,7 @@ fn check_row(
     form: &Form,
     columns: &Columns,
     r: &RawRow,
-    regions: &HashMap<String, Region>,
+    regions: &HashMap<String, Arc<Region>>,
     who: &Principal,
     today: NaiveDate,
     seen: &mut HashMap<(RegionCode, NaiveDate), u64>,

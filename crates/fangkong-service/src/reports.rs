@@ -10,6 +10,7 @@
 //! A bulk import instead rebuilds whole days, level by level, in SQL.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
@@ -65,7 +66,7 @@ pub enum FiledValues {
 #[derive(Debug, Clone)]
 pub struct ImportRow {
     pub line: u64,
-    pub region: Region,
+    pub region: Arc<Region>,
     pub date: NaiveDate,
     pub values: Values,
     /// When the unit filed it; `None`: now. (The demo files in the past.)
@@ -347,7 +348,7 @@ impl Service {
                 seq,
                 key: ReportKey {
                     form: form.name.clone(),
-                    region: r.region.code,
+                    region: r.region.code.clone(),
                     date: r.date,
                 },
                 version: current.map_or(1, |c| c.version + 1),
@@ -361,11 +362,14 @@ impl Service {
             prev = v.hash;
             versions.push((v, r.region.level));
         }
+        let started = std::time::Instant::now();
         if !versions.is_empty() {
             tx.insert_versions(&versions, &superseded).await?;
+            tracing::debug!(elapsed = ?started.elapsed(), "versions inserted");
             tx.set_chain_head(Chain::Report, ChainHead { seq, hash: prev })
                 .await?;
             tx.rebuild_rollups(&form.name, &days).await?;
+            tracing::debug!(elapsed = ?started.elapsed(), "roll-ups rebuilt");
         }
         append_audit(
             tx.as_mut(),
@@ -388,6 +392,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "committed");
         tracing::info!(form = %form.name, rows = summary.rows, filed = summary.filed, corrected = summary.corrected, "reports imported");
         Ok(summary)
     }

@@ -40,6 +40,38 @@ const USER_COLUMNS: &str =
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, entity, entity_key, before, after, hash";
 /// Rows per multi-row INSERT: 26 parameters each, well under SQLite's 32,766.
 const INSERT_CHUNK: usize = 1000;
+/// Items per JSON array handed to `json_each` in bulk paths.
+const JSON_CHUNK: usize = 50_000;
+
+/// A JSON array of strings that need no escaping (codes, names of forms, usernames).
+fn json_strings<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut json = String::from("[");
+    for (n, item) in items.enumerate() {
+        if n > 0 {
+            json.push(',');
+        }
+        push_json_str(&mut json, item);
+    }
+    json.push(']');
+    json
+}
+
+/// A JSON string literal, escaped.
+fn push_json_str(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
 
 pub struct SqliteStore {
     read: SqlitePool,
@@ -221,18 +253,33 @@ impl RegionStore for SqliteStore {
     }
 
     async fn regions(&self, codes: &[RegionCode]) -> Result<Vec<Region>> {
+        // Codes go in as one JSON array per chunk and the regions come back as
+        // one JSON array: with sqlx, every parameter and every result row has a
+        // cost that dominates at 620,000 codes; SQLite's JSON functions do not.
+        let sql =
+            "SELECT json_group_array(json_array(r.code, r.parent_code, r.name, r.level, r.path)) \
+                   FROM json_each(?1) j JOIN region r ON r.code = j.value";
         let mut out = Vec::with_capacity(codes.len());
-        for chunk in codes.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {REGION_COLUMNS} FROM region WHERE code IN ("
-            ));
-            let mut sep = qb.separated(", ");
-            for c in chunk {
-                sep.push_bind(c.as_str());
-            }
-            qb.push(")");
-            for row in qb.build().fetch_all(&self.read).await.map_err(other)? {
-                out.push(region_from_row(&row)?);
+        for chunk in codes.chunks(JSON_CHUNK) {
+            let json = json_strings(chunk.iter().map(RegionCode::as_str));
+            let found: String = sqlx::query_scalar(sql)
+                .bind(json)
+                .fetch_one(&self.read)
+                .await
+                .map_err(other)?;
+            let rows: Vec<(String, Option<String>, String, i64, String)> =
+                serde_json::from_str(&found)
+                    .map_err(|e| StoreError::Other(anyhow!("regions as JSON: {e}")))?;
+            for (code, parent, name, level, path) in rows {
+                out.push(Region {
+                    code: RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
+                    parent: parent
+                        .map(|p| RegionCode::parse(&p).map_err(|_| bad("region code", &p)))
+                        .transpose()?,
+                    name,
+                    level: Level::from_depth(level).ok_or_else(|| bad("level", level))?,
+                    path,
+                });
             }
         }
         Ok(out)
@@ -735,6 +782,73 @@ where
     })
 }
 
+/// Insert report versions that share form, filer and source.
+async fn insert_rows(
+    tx: &mut Transaction<'static, Sqlite>,
+    rows: &[(ReportVersion, Level)],
+) -> Result<()> {
+    use std::fmt::Write;
+    let Some((first, _)) = rows.first() else {
+        return Ok(());
+    };
+    let slots = rows
+        .iter()
+        .map(|(v, _)| {
+            v.values
+                .0
+                .iter()
+                .rposition(|x| *x != 0)
+                .map_or(0, |i| i + 1)
+        })
+        .max()
+        .unwrap_or(0);
+    let value_columns: Vec<String> = (1..=slots).map(|i| format!("v{i}")).collect();
+    let value_fields: Vec<String> = (0..slots).map(|i| format!("j.value->>{}", 7 + i)).collect();
+    let sql = format!(
+        "INSERT INTO report (seq, region_code, date, version, depth, hash, form, filed_by, filed_at, source{}{}) \
+         SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, unhex(j.value->>5), \
+                ?2, ?3, j.value->>6, ?4{}{} FROM json_each(?1) j",
+        if slots > 0 { ", " } else { "" },
+        value_columns.join(", "),
+        if slots > 0 { ", " } else { "" },
+        value_fields.join(", "),
+    );
+    let mut json = String::with_capacity(rows.len() * (100 + 8 * slots));
+    json.push('[');
+    for (n, (v, level)) in rows.iter().enumerate() {
+        if n > 0 {
+            json.push(',');
+        }
+        let _ = write!(json, "[{},", v.seq);
+        push_json_str(&mut json, v.key.region.as_str());
+        // timestamps as sqlx writes them, so that text comparisons hold
+        let _ = write!(
+            json,
+            ",\"{}\",{},{},\"{}\",\"{}\"",
+            v.key.date,
+            v.version,
+            level.depth(),
+            v.hash.to_hex(),
+            v.filed_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+        );
+        for x in &v.values.0[..slots] {
+            let _ = write!(json, ",{x}");
+        }
+        json.push(']');
+    }
+    json.push(']');
+    sqlx::query(&sql)
+        .bind(json)
+        .bind(&first.key.form)
+        .bind(&first.filed_by)
+        .bind(first.source.name())
+        .execute(&mut **tx)
+        .await
+        .map_err(other)?;
+    Ok(())
+}
+
 /// A write transaction on the single writer connection.
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
@@ -941,26 +1055,26 @@ impl WriteTx for SqliteTx {
             qb.push(")");
             qb.build().execute(&mut *self.tx).await.map_err(other)?;
         }
-        for chunk in versions.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(format!(
-                "INSERT INTO report ({REPORT_COLUMNS}, depth) "
-            ));
-            qb.push_values(chunk, |mut b, (v, level)| {
-                b.push_bind(v.seq)
-                    .push_bind(&v.key.form)
-                    .push_bind(v.key.region.as_str())
-                    .push_bind(v.key.date)
-                    .push_bind(v.version);
-                for x in v.values.0 {
-                    b.push_bind(x);
-                }
-                b.push_bind(&v.filed_by)
-                    .push_bind(v.filed_at)
-                    .push_bind(v.source.name())
-                    .push_bind(v.hash.0.to_vec())
-                    .push_bind(level.depth());
+        // One JSON array of rows per chunk, each row only what varies:
+        // [seq, region, date, version, depth, hash, filed_at, v1, …, vk] with
+        // k the highest slot in use; the form, filer and source are
+        // parameters when they are the same for the whole chunk.
+        for chunk in versions.chunks(JSON_CHUNK / 4) {
+            let Some((first, _)) = chunk.first() else {
+                continue;
+            };
+            let uniform = chunk.iter().all(|(v, _)| {
+                v.key.form == first.key.form
+                    && v.filed_by == first.filed_by
+                    && v.source == first.source
             });
-            qb.build().execute(&mut *self.tx).await.map_err(other)?;
+            if !uniform {
+                for one in chunk {
+                    insert_rows(&mut self.tx, std::slice::from_ref(one)).await?;
+                }
+                continue;
+            }
+            insert_rows(&mut self.tx, chunk).await?;
         }
         Ok(())
     }
