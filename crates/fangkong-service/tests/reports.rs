@@ -653,3 +653,110 @@ async fn a_county_directly_under_its_province_rolls_up_once() {
         );
     }
 }
+
+/// The bulk path propagates changes in memory; rebuilding the days from the
+/// reports in SQL must give the same figures, through corrections, a
+/// province's own report and zero reports.
+#[tokio::test]
+async fn bulk_filing_agrees_with_a_rebuild_from_the_reports() {
+    for db in engines().await {
+        let s = &db.service;
+        let sys = db.system().await;
+        let counties = s
+            .store()
+            .regions_at_level("/000000/420000/", Level::County)
+            .await
+            .expect("counties");
+        let mut csv = format!("region_code,date,{}\n", EPIDEMIC.join(","));
+        for (i, c) in counties.iter().enumerate() {
+            for d in ["2020-01-24", "2020-01-25"] {
+                csv.push_str(&format!(
+                    "{},{d},{},{},0,{},0,{},0,{}\n",
+                    c.code,
+                    i % 7,
+                    i % 3,
+                    i % 2,
+                    i % 5,
+                    i
+                ));
+            }
+        }
+        import(&db, &csv).await;
+        // a second file: corrections, a zero report, the province's own figure, and Beijing
+        let second = format!(
+            "region_code,date,{}\n{},2020-01-25,50,0,0,0,0,0,0,0\n{},2020-01-25,0,0,0,0,0,0,0,0\n420000,2020-01-24,999,1,1,1,1,1,1,1\n110101,2020-01-25,3,0,0,0,0,0,0,0\n",
+            EPIDEMIC.join(","),
+            counties[0].code,
+            counties[1].code
+        );
+        import(&db, &second).await;
+        s.file_report(
+            &sys,
+            "epidemic",
+            counties[2].code.as_str(),
+            day("2020-01-25"),
+            epi(8, 8),
+        )
+        .await
+        .expect("file");
+
+        let regions = [
+            "000000",
+            "420000",
+            "420100",
+            "420500",
+            "110000",
+            counties[0].code.as_str(),
+        ];
+        let mut before = Vec::new();
+        for r in regions {
+            for d in ["2020-01-24", "2020-01-25"] {
+                let f = s
+                    .figures(&sys, "epidemic", r, day(d))
+                    .await
+                    .expect("figures");
+                before.push((r, d, f.day.map(|x| (x.values, x.own))));
+            }
+        }
+        let mut tx = s.store().begin().await.expect("tx");
+        tx.rebuild_rollups("epidemic", &[day("2020-01-24"), day("2020-01-25")])
+            .await
+            .expect("rebuild");
+        tx.commit().await.expect("commit");
+        let mut after = Vec::new();
+        for r in regions {
+            for d in ["2020-01-24", "2020-01-25"] {
+                let f = s
+                    .figures(&sys, "epidemic", r, day(d))
+                    .await
+                    .expect("figures");
+                after.push((r, d, f.day.map(|x| (x.values, x.own))));
+            }
+        }
+        assert_eq!(before, after, "{}", db.engine);
+        // and the figures are what the files say: the province's own figure on the 24th
+        assert_eq!(
+            before[2].2.map(|(v, own)| (v.get(0), own)),
+            Some((999, true))
+        );
+        assert_eq!(
+            before[0].2.map(|(v, _)| v.get(0)),
+            Some(999),
+            "the nation on the 24th is Hubei's own figure"
+        );
+    }
+}
+
+async fn import(db: &TestDb, csv: &str) {
+    let sys = db.system().await;
+    let file = db
+        .service
+        .read_report_csv(&sys, "epidemic", csv.as_bytes(), &|_| {})
+        .await
+        .expect("read");
+    assert!(file.bad.is_empty(), "{:?}", file.bad.first());
+    db.service
+        .import_report_rows(&sys, "epidemic", file.rows, Source::Import, "bulk")
+        .await
+        .expect("import");
+}

@@ -26,7 +26,8 @@ use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_domain::user::Role;
 use fangkong_store::{
     AuditStore, Chain, ChainHead, ChildFigure, CompletenessCounts, DayFigure, NewUser, RegionStore,
-    ReportStore, Result, Review, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
+    ReportStore, Result, Review, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore,
+    WriteTx,
 };
 
 pub mod testing;
@@ -1066,24 +1067,60 @@ impl WriteTx for PgTx {
         Ok(())
     }
 
-    async fn add_to_rollup(
-        &mut self,
-        form: &str,
-        date: NaiveDate,
-        region: &RegionCode,
-        level: Level,
-        delta: &Values,
-    ) -> Result<()> {
-        let mut q = sqlx::query(ADD_TO_ROLLUP)
-            .bind(form)
-            .bind(region.as_str())
-            .bind(date)
-            .bind(level.depth());
-        for v in delta.0 {
-            q = q.bind(v);
+    async fn add_to_rollups(&mut self, form: &str, deltas: &[RollupRow]) -> Result<()> {
+        // one array per column, unnested into rows: one statement per chunk
+        let casts: Vec<String> = (0..MAX_FIELDS)
+            .map(|i| format!("${}::int8[]", 5 + i))
+            .collect();
+        let sql = format!(
+            "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLS}) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[], {}) \
+             ON CONFLICT (form, region_code, date) DO UPDATE SET {}",
+            casts.join(", "),
+            VALUE_NAMES
+                .iter()
+                .map(|v| format!("{v} = rollup.{v} + excluded.{v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for chunk in deltas.chunks(50_000) {
+            let regions: Vec<&str> = chunk.iter().map(|d| d.region.as_str()).collect();
+            let dates: Vec<NaiveDate> = chunk.iter().map(|d| d.date).collect();
+            let depths: Vec<i16> = chunk.iter().map(|d| d.level.depth()).collect();
+            let mut q = sqlx::query(&sql)
+                .bind(form)
+                .bind(regions)
+                .bind(dates)
+                .bind(depths);
+            for i in 0..MAX_FIELDS {
+                q = q.bind(chunk.iter().map(|d| d.values.0[i]).collect::<Vec<i64>>());
+            }
+            q.execute(self.conn()).await.map_err(db_err)?;
         }
-        q.execute(self.conn()).await.map_err(db_err)?;
         Ok(())
+    }
+
+    async fn rollups_on(&mut self, form: &str, dates: &[NaiveDate]) -> Result<Vec<RollupRow>> {
+        let sql = format!(
+            "SELECT region_code, date, depth, {VALUE_COLS} FROM rollup WHERE form = $1 AND date = ANY($2)"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(form)
+            .bind(dates)
+            .fetch_all(self.conn())
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.try_get("region_code").map_err(db_err)?;
+                Ok(RollupRow {
+                    date: row.try_get("date").map_err(db_err)?,
+                    region: RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
+                    level: level_of(row.try_get("depth").map_err(db_err)?)?,
+                    values: values_of(row)?,
+                })
+            })
+            .collect()
     }
 
     async fn rebuild_rollups(&mut self, form: &str, dates: &[NaiveDate]) -> Result<()> {
@@ -1132,19 +1169,6 @@ impl WriteTx for PgTx {
         self.tx.commit().await.map_err(db_err)
     }
 }
-
-const ADD_TO_ROLLUP: &str = "INSERT INTO rollup (form, region_code, date, depth, \
-        v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-    ON CONFLICT (form, region_code, date) DO UPDATE SET \
-        v1 = rollup.v1 + excluded.v1, v2 = rollup.v2 + excluded.v2, \
-        v3 = rollup.v3 + excluded.v3, v4 = rollup.v4 + excluded.v4, \
-        v5 = rollup.v5 + excluded.v5, v6 = rollup.v6 + excluded.v6, \
-        v7 = rollup.v7 + excluded.v7, v8 = rollup.v8 + excluded.v8, \
-        v9 = rollup.v9 + excluded.v9, v10 = rollup.v10 + excluded.v10, \
-        v11 = rollup.v11 + excluded.v11, v12 = rollup.v12 + excluded.v12, \
-        v13 = rollup.v13 + excluded.v13, v14 = rollup.v14 + excluded.v14, \
-        v15 = rollup.v15 + excluded.v15, v16 = rollup.v16 + excluded.v16";
 
 /// The roll-ups of the parents of the regions at depth `$3`, for form `$1`
 /// on the days `$2`: the sums of the children's figures, a child's figure

@@ -452,10 +452,18 @@ async fn rollups_add_up() {
             .expect("rollup"),
         None
     );
-    tx.add_to_rollup("epidemic", day(25), &wuhan, Level::City, &vals(&[1, 2, 3]))
-        .await
-        .expect("add");
-    tx.add_to_rollup(
+    add_one(
+        &mut tx,
+        "epidemic",
+        day(25),
+        &wuhan,
+        Level::City,
+        &vals(&[1, 2, 3]),
+    )
+    .await
+    .expect("add");
+    add_one(
+        &mut tx,
         "epidemic",
         day(25),
         &wuhan,
@@ -498,7 +506,8 @@ async fn rebuilt_rollups_sum_children_and_prefer_own_reports() {
     .await;
     let mut tx = s.begin().await.expect("begin");
     // A stale row that the rebuild must replace.
-    tx.add_to_rollup(
+    add_one(
+        &mut tx,
         "epidemic",
         day(25),
         &code("420000"),
@@ -941,4 +950,21 @@ async fn bulk_load_at_national_scale() {
         .expect("completeness");
     eprintln!("completeness: {:?} {counts:?}", started.elapsed());
     assert_eq!(counts.expected, 620_000);
+}
+
+async fn add_one(
+    tx: &mut Box<dyn fangkong_store::WriteTx>,
+    form: &str,
+    date: chrono::NaiveDate,
+    region: &fangkong_domain::region::RegionCode,
+    level: Level,
+    values: &fangkong_domain::form::Values,
+) -> fangkong_store::Result<()> {
+    let row = fangkong_store::RollupRow {
+        date,
+        region: region.clone(),
+        level,
+        values: *values,
+    };
+    tx.add_to_rollups(form, &[row]).await
 }

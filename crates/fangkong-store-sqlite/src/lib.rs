@@ -26,7 +26,8 @@ use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_store::{
     AuditStore, Chain, ChainHead, ChildFigure, CompletenessCounts, DayFigure, NewUser, RegionStore,
-    ReportStore, Result, Review, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
+    ReportStore, Result, Review, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore,
+    WriteTx,
 };
 
 /// `v1, v2, …, v16`
@@ -1079,34 +1080,82 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn add_to_rollup(
-        &mut self,
-        form: &str,
-        date: NaiveDate,
-        region: &RegionCode,
-        level: Level,
-        delta: &Values,
-    ) -> Result<()> {
-        let sets: Vec<String> = (1..=MAX_FIELDS)
+    async fn add_to_rollups(&mut self, form: &str, deltas: &[RollupRow]) -> Result<()> {
+        use std::fmt::Write;
+        let columns: Vec<String> = (0..MAX_FIELDS)
+            .map(|i| format!("j.value->>{}", 3 + i))
+            .collect();
+        let adds: Vec<String> = (1..=MAX_FIELDS)
             .map(|i| format!("v{i} = v{i} + excluded.v{i}"))
             .collect();
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLUMNS}) VALUES ("
-        ));
-        let mut sep = qb.separated(", ");
-        sep.push_bind(form)
-            .push_bind(region.as_str())
-            .push_bind(date)
-            .push_bind(level.depth());
-        for x in delta.0 {
-            sep.push_bind(x);
+        let sql = format!(
+            "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLUMNS}) \
+             SELECT ?2, j.value->>0, j.value->>1, j.value->>2, {} FROM json_each(?1) j WHERE true \
+             ON CONFLICT (form, region_code, date) DO UPDATE SET {}",
+            columns.join(", "),
+            adds.join(", ")
+        );
+        for chunk in deltas.chunks(JSON_CHUNK / 4) {
+            let mut json = String::with_capacity(chunk.len() * 80);
+            json.push('[');
+            for (n, d) in chunk.iter().enumerate() {
+                if n > 0 {
+                    json.push(',');
+                }
+                json.push('[');
+                push_json_str(&mut json, d.region.as_str());
+                let _ = write!(json, ",\"{}\",{}", d.date, d.level.depth());
+                for x in d.values.0 {
+                    let _ = write!(json, ",{x}");
+                }
+                json.push(']');
+            }
+            json.push(']');
+            sqlx::query(&sql)
+                .bind(json)
+                .bind(form)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(other)?;
         }
-        qb.push(format!(
-            ") ON CONFLICT (form, region_code, date) DO UPDATE SET {}",
-            sets.join(", ")
-        ));
-        qb.build().execute(&mut *self.tx).await.map_err(other)?;
         Ok(())
+    }
+
+    async fn rollups_on(&mut self, form: &str, dates: &[NaiveDate]) -> Result<Vec<RollupRow>> {
+        // one JSON array per day rather than one sqlx row per roll-up
+        let sql = format!(
+            "SELECT json_group_array(json_array(region_code, depth, {VALUE_COLUMNS})) \
+             FROM rollup WHERE form = ?1 AND date = ?2"
+        );
+        let mut out = Vec::new();
+        for date in dates {
+            let json: String = sqlx::query_scalar(&sql)
+                .bind(form)
+                .bind(date)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(other)?;
+            let rows: Vec<Vec<serde_json::Value>> = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Other(anyhow!("roll-ups as JSON: {e}")))?;
+            for row in rows {
+                let code = row.first().and_then(|v| v.as_str()).unwrap_or_default();
+                let depth = row.get(1).and_then(serde_json::Value::as_i64).unwrap_or(-1);
+                let mut values = Values::ZERO;
+                for (i, v) in values.0.iter_mut().enumerate() {
+                    *v = row
+                        .get(2 + i)
+                        .and_then(serde_json::Value::as_i64)
+                        .unwrap_or(0);
+                }
+                out.push(RollupRow {
+                    date: *date,
+                    region: RegionCode::parse(code).map_err(|_| bad("region code", code))?,
+                    level: Level::from_depth(depth).ok_or_else(|| bad("level", depth))?,
+                    values,
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn rebuild_rollups(&mut self, form: &str, dates: &[NaiveDate]) -> Result<()> {

@@ -68,6 +68,15 @@ pub struct DayFigure {
     pub own: bool,
 }
 
+/// One region's roll-up on one day (or a change to it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupRow {
+    pub date: NaiveDate,
+    pub region: RegionCode,
+    pub level: Level,
+    pub values: Values,
+}
+
 /// The figure of one child region on one day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildFigure {
@@ -287,15 +296,11 @@ pub trait WriteTx: Send {
         versions: &[(ReportVersion, Level)],
         superseded: &[i64],
     ) -> Result<()>;
-    /// Add `delta` to a region's roll-up for the day (creating it at zero).
-    async fn add_to_rollup(
-        &mut self,
-        form: &str,
-        date: NaiveDate,
-        region: &RegionCode,
-        level: Level,
-        delta: &Values,
-    ) -> Result<()>;
+    /// Add each row's values to that region's roll-up for its day (creating
+    /// the roll-up at zero): the deltas of filed reports, propagated upward.
+    async fn add_to_rollups(&mut self, form: &str, deltas: &[RollupRow]) -> Result<()>;
+    /// Every roll-up of a form on the given days.
+    async fn rollups_on(&mut self, form: &str, dates: &[NaiveDate]) -> Result<Vec<RollupRow>>;
     /// Recompute the roll-ups of a form for whole days from the current reports.
     async fn rebuild_rollups(&mut self, form: &str, dates: &[NaiveDate]) -> Result<()>;
     async fn insert_review(&mut self, review: &Review) -> Result<()>;
