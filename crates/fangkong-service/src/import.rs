@@ -41,7 +41,8 @@ pub fn parse_date(field: &str, text: &str) -> std::result::Result<NaiveDate, Fie
 
 struct RawRow {
     line: u64,
-    record: Vec<String>,
+    /// One allocation per row: the fields share the record's buffer.
+    record: csv::StringRecord,
 }
 
 impl Service {
@@ -74,10 +75,7 @@ impl Service {
         for (i, record) in reader.records().enumerate() {
             let line = i as u64 + 2;
             match record {
-                Ok(r) => raw.push(RawRow {
-                    line,
-                    record: r.iter().map(str::to_owned).collect(),
-                }),
+                Ok(r) => raw.push(RawRow { line, record: r }),
                 Err(e) => bad.push((
                     RowError {
                         line,
@@ -98,17 +96,17 @@ impl Service {
         let regions = self
             .resolve_regions(
                 raw.iter()
-                    .map(|r| r.record.get(columns.region).map_or("", String::as_str)),
+                    .map(|r| r.record.get(columns.region).unwrap_or("")),
             )
             .await?;
         let mut rows = Vec::with_capacity(raw.len());
         tracing::debug!(regions = regions.len(), elapsed = ?started.elapsed(), "regions resolved");
-        let mut seen: HashMap<(RegionCode, NaiveDate), u64> = HashMap::with_capacity(raw.len());
+        let mut seen: HashMap<(&str, NaiveDate), u64> = HashMap::with_capacity(raw.len());
         let today = self.today();
         for r in raw {
             match check_row(&form, &columns, &r, &regions, who, today, &mut seen) {
                 Ok(row) => rows.push(row),
-                Err(e) => bad.push((e, r.record)),
+                Err(e) => bad.push((e, r.record.iter().map(str::to_owned).collect())),
             }
         }
         bad.sort_by_key(|(e, _)| e.line);
@@ -212,14 +210,14 @@ fn header_columns(form: &Form, header: &[String]) -> Result<Columns> {
     })
 }
 
-fn check_row(
+fn check_row<'a>(
     form: &Form,
     columns: &Columns,
     r: &RawRow,
-    regions: &HashMap<String, Arc<Region>>,
+    regions: &'a HashMap<String, Arc<Region>>,
     who: &Principal,
     today: NaiveDate,
-    seen: &mut HashMap<(RegionCode, NaiveDate), u64>,
+    seen: &mut HashMap<(&'a str, NaiveDate), u64>,
 ) -> std::result::Result<ImportRow, RowError> {
     let line = r.line;
     let err = |column: &str, reason: String| RowError {
@@ -227,7 +225,7 @@ fn check_row(
         column: column.to_owned(),
         reason,
     };
-    let get = |i: usize| r.record.get(i).map_or("", String::as_str);
+    let get = |i: usize| r.record.get(i).unwrap_or("");
     if r.record.len() < columns.fields.len() + 2 {
         return Err(err(
             "-",
@@ -235,11 +233,10 @@ fn check_row(
         ));
     }
     let code = get(columns.region);
-    RegionCode::parse(code).map_err(|e| err("region_code", e.reason))?;
-    let region = regions
-        .get(code)
-        .ok_or_else(|| err("region_code", format!("unknown region {code:?}")))?
-        .clone();
+    let Some(region) = regions.get(code) else {
+        RegionCode::parse(code).map_err(|e| err("region_code", e.reason))?;
+        return Err(err("region_code", format!("unknown region {code:?}")));
+    };
     if !who.covers(&region) {
         return Err(err(
             "region_code",
@@ -261,7 +258,7 @@ fn check_row(
         values.0[i] =
             parse_count(&field.name, get(*col)).map_err(|e| err(&field.name, e.reason))?;
     }
-    if let Some(first) = seen.insert((region.code.clone(), date), line) {
+    if let Some(first) = seen.insert((region.code.as_str(), date), line) {
         return Err(err(
             "region_code",
             format!("region {code} on {date} was already given on line {first}"),
@@ -269,7 +266,7 @@ fn check_row(
     }
     Ok(ImportRow {
         line,
-        region,
+        region: Arc::clone(region),
         date,
         values,
         filed_at: None,

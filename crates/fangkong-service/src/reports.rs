@@ -166,6 +166,7 @@ impl Propagation {
         region: &RegionCode,
         ancestors: &[(RegionCode, Level)],
         values: Values,
+        remember: bool,
     ) {
         let own = self.own.entry(date).or_default();
         let deltas = self.deltas.entry(date).or_default();
@@ -182,7 +183,9 @@ impl Propagation {
                 base.plus(&moved)
             }
         };
-        own.insert(region.clone(), values);
+        if remember {
+            own.insert(region.clone(), values);
+        }
         let delta = values.minus(&old);
         for (code, level) in ancestors {
             match deltas.get_mut(code) {
@@ -456,26 +459,33 @@ impl Service {
             ..Default::default()
         };
 
+        let t0 = std::time::Instant::now();
         let ancestry = self.ancestry(&rows).await?;
+        let above: std::collections::HashSet<&RegionCode> =
+            ancestry.values().flatten().map(|(code, _)| code).collect();
+        tracing::debug!(elapsed = ?t0.elapsed(), "ancestry");
         let mut tx = self.store.begin().await?;
-        let existing: HashMap<(RegionCode, NaiveDate), ReportVersion> = tx
-            .current_reports_on(&form.name, &days)
-            .await?
-            .into_iter()
-            .map(|v| ((v.key.region.clone(), v.key.date), v))
-            .collect();
+        let mut existing: HashMap<NaiveDate, HashMap<RegionCode, ReportVersion>> = HashMap::new();
+        for v in tx.current_reports_on(&form.name, &days).await? {
+            existing
+                .entry(v.key.date)
+                .or_default()
+                .insert(v.key.region.clone(), v);
+        }
         let mut figures = Propagation::new(
             existing
                 .values()
+                .flat_map(|m| m.values())
                 .map(|v| (v.key.date, v.key.region.clone(), v.values)),
             tx.rollups_on(&form.name, &days).await?,
         );
+        tracing::debug!(elapsed = ?t0.elapsed(), "existing figures read");
         let head = tx.chain_head(Chain::Report).await?;
         let (mut seq, mut prev) = (head.seq, head.hash);
         let mut versions = Vec::with_capacity(rows.len());
         let mut superseded = Vec::new();
         for r in rows {
-            let current = existing.get(&(r.region.code.clone(), r.date));
+            let current = existing.get(&r.date).and_then(|m| m.get(&r.region.code));
             if let Some(c) = current {
                 if c.values == r.values {
                     summary.unchanged += 1;
@@ -492,7 +502,10 @@ impl Service {
                 .as_ref()
                 .and_then(|p| ancestry.get(p))
                 .map_or(&[][..], |a| &a[..]);
-            figures.file(r.date, &r.region.code, ancestors, r.values);
+            // only a region above others in the batch can stop a propagation:
+            // only those are remembered
+            let remember = above.contains(&r.region.code);
+            figures.file(r.date, &r.region.code, ancestors, r.values, remember);
             seq += 1;
             let mut v = ReportVersion {
                 seq,

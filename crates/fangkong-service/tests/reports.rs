@@ -760,3 +760,49 @@ async fn import(db: &TestDb, csv: &str) {
         .await
         .expect("import");
 }
+
+/// In one file, a province's own figure before one of its counties: the
+/// county's change must stop at the province, whatever the order of the rows.
+#[tokio::test]
+async fn in_one_file_a_province_figure_holds_whatever_the_row_order() {
+    for db in engines().await {
+        let sys = db.system().await;
+        for (date, rows) in [
+            (
+                "2020-01-20",
+                ["420000,2020-01-20,100", "420102,2020-01-20,7"],
+            ),
+            (
+                "2020-01-21",
+                ["420102,2020-01-21,7", "420000,2020-01-21,100"],
+            ),
+        ] {
+            let zeros = ",0,0,0,0,0,0,0";
+            let csv = format!(
+                "region_code,date,{}\n{}{zeros}\n{}{zeros}\n",
+                EPIDEMIC.join(","),
+                rows[0],
+                rows[1]
+            );
+            import(&db, &csv).await;
+            assert_eq!(
+                confirmed(&db, &sys, "000000", date).await,
+                (Some(100), Some(false)),
+                "{} {date}",
+                db.engine
+            );
+            assert_eq!(
+                confirmed(&db, &sys, "420000", date).await,
+                (Some(100), Some(true)),
+                "{} {date}",
+                db.engine
+            );
+            assert_eq!(
+                confirmed(&db, &sys, "420100", date).await,
+                (Some(7), Some(false)),
+                "{} {date}",
+                db.engine
+            );
+        }
+    }
+}
