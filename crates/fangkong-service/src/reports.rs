@@ -7,7 +7,8 @@
 //! the roll-up of each ancestor in turn, up to and including the first
 //! ancestor that has its own report (above it nothing changes). So a filed
 //! report counts upward at once, and reading any region's figure is one row.
-//! A bulk import instead rebuilds whole days, level by level, in SQL.
+//! A bulk import applies the same rule in memory (`Propagation`) and writes
+//! each changed roll-up once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
