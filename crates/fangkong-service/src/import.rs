@@ -237,7 +237,7 @@ fn check_row<'a>(
         RegionCode::parse(code).map_err(|e| err("region_code", e.reason))?;
         return Err(err("region_code", format!("unknown region {code:?}")));
     };
-    if !who.covers(&region) {
+    if !who.covers(region) {
         return Err(err(
             "region_code",
             format!(
