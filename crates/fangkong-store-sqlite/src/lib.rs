@@ -1046,16 +1046,6 @@ impl WriteTx for SqliteTx {
         versions: &[(ReportVersion, Level)],
         superseded: &[i64],
     ) -> Result<()> {
-        for chunk in superseded.chunks(INSERT_CHUNK) {
-            let mut qb =
-                QueryBuilder::<Sqlite>::new("UPDATE report SET current = 0 WHERE seq IN (");
-            let mut sep = qb.separated(", ");
-            for seq in chunk {
-                sep.push_bind(*seq);
-            }
-            qb.push(")");
-            qb.build().execute(&mut *self.tx).await.map_err(other)?;
-        }
         // One JSON array of rows per chunk, each row only what varies:
         // [seq, region, date, version, depth, hash, filed_at, v1, …, vk] with
         // k the highest slot in use; the form, filer and source are
@@ -1076,6 +1066,17 @@ impl WriteTx for SqliteTx {
                 continue;
             }
             insert_rows(&mut self.tx, chunk).await?;
+        }
+        // after the insert, so a version superseded in the same batch is found
+        for chunk in superseded.chunks(INSERT_CHUNK) {
+            let mut qb =
+                QueryBuilder::<Sqlite>::new("UPDATE report SET current = 0 WHERE seq IN (");
+            let mut sep = qb.separated(", ");
+            for seq in chunk {
+                sep.push_bind(*seq);
+            }
+            qb.push(")");
+            qb.build().execute(&mut *self.tx).await.map_err(other)?;
         }
         Ok(())
     }

@@ -1,0 +1,1 @@
+//! Tests only: see `tests/contract.rs`, the storage contract on every engine.

@@ -1,0 +1,823 @@
+//! The storage contract, the same tests on every engine: SQLite in a
+//! temporary directory and PostgreSQL on a fresh database per test (skipped
+//! with a warning without a server, failed under CI: see
+//! `fangkong_store_postgres::testing`).
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+use fangkong_domain::audit::AuditEntry;
+use fangkong_domain::chain::Hash;
+use fangkong_domain::form::Values;
+use fangkong_domain::region::{Level, Region, RegionCode};
+use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
+use fangkong_domain::user::Role;
+use fangkong_store::{Chain, ChainHead, CompletenessCounts, NewUser, Review, Store, StoreError};
+use fangkong_store_postgres::testing::fresh_database;
+use fangkong_store_postgres::PgStore;
+use fangkong_store_sqlite::SqliteStore;
+
+struct Engine {
+    name: &'static str,
+    store: Box<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh, empty store on each engine.
+async fn engines() -> Vec<Engine> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
+    let sqlite = SqliteStore::connect(&url).await.expect("sqlite");
+    let mut out = vec![Engine {
+        name: "sqlite",
+        store: Box::new(sqlite),
+        _dir: Some(dir),
+    }];
+    if let Some(url) = fresh_database().await {
+        let pg = PgStore::connect(&url).await.expect("connect and migrate");
+        out.push(Engine {
+            name: "postgres",
+            store: Box::new(pg),
+            _dir: None,
+        });
+    }
+    out
+}
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse(s).expect("code")
+}
+
+fn region(c: &str, parent: Option<&Region>, name: &str, level: Level) -> Region {
+    let code = code(c);
+    let path = match parent {
+        Some(p) => p.child_path(&code),
+        None => format!("/{c}/"),
+    };
+    Region {
+        code,
+        parent: parent.map(|p| p.code.clone()),
+        name: name.to_owned(),
+        level,
+        path,
+    }
+}
+
+/// nation 000000 → 420000 (湖北省) → 420100 (武汉市) → 420102, 420103, 420104;
+/// and 430000 (湖南省).
+fn tree() -> Vec<Region> {
+    let nation = Region::nation("中国");
+    let hubei = region("420000", Some(&nation), "湖北省", Level::Province);
+    let hunan = region("430000", Some(&nation), "湖南省", Level::Province);
+    let wuhan = region("420100", Some(&hubei), "武汉市", Level::City);
+    let a = region("420102", Some(&wuhan), "江岸区", Level::County);
+    let b = region("420103", Some(&wuhan), "江汉区", Level::County);
+    let c = region("420104", Some(&wuhan), "硚口区", Level::County);
+    vec![nation, hubei, hunan, wuhan, a, b, c]
+}
+
+/// Each engine's store with a small tree in it.
+async fn with_trees() -> Vec<Engine> {
+    let all = engines().await;
+    for e in &all {
+        let mut tx = e.store.begin().await.expect("begin");
+        // Children first on purpose: the engine orders parents first itself.
+        let mut regions = tree();
+        regions.reverse();
+        assert_eq!(
+            tx.insert_regions(&regions).await.expect("insert regions"),
+            7,
+            "{}",
+            e.name
+        );
+        tx.commit().await.expect("commit");
+    }
+    all
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2020, 1, d).expect("date")
+}
+
+fn at(h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2020, 1, 25, h, m, 0)
+        .single()
+        .expect("time")
+}
+
+fn vals(xs: &[i64]) -> Values {
+    let mut v = Values::ZERO;
+    v.0[..xs.len()].copy_from_slice(xs);
+    v
+}
+
+fn version(
+    seq: i64,
+    form: &str,
+    region: &str,
+    date: NaiveDate,
+    version: i32,
+    values: Values,
+) -> ReportVersion {
+    ReportVersion {
+        seq,
+        key: ReportKey {
+            form: form.to_owned(),
+            region: code(region),
+            date,
+        },
+        version,
+        values,
+        filed_by: "grid,\"one\"".to_owned(),
+        filed_at: DateTime::from_timestamp_millis(1_579_950_000_123 + seq).expect("time"),
+        source: Source::Entry,
+        hash: Hash([u8::try_from(seq % 256).expect("byte"); 32]),
+    }
+}
+
+fn level_of(region: &str) -> Level {
+    match region {
+        "000000" => Level::Nation,
+        r if r.ends_with("0000") => Level::Province,
+        r if r.ends_with("00") => Level::City,
+        _ => Level::County,
+    }
+}
+
+async fn file(s: &dyn Store, versions: Vec<ReportVersion>, superseded: &[i64]) {
+    let rows: Vec<(ReportVersion, Level)> = versions
+        .into_iter()
+        .map(|v| {
+            let l = level_of(v.key.region.as_str());
+            (v, l)
+        })
+        .collect();
+    let mut tx = s.begin().await.expect("begin");
+    tx.insert_versions(&rows, superseded)
+        .await
+        .expect("insert versions");
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn regions_are_stored_and_queried() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let hubei = s
+            .region(&code("420000"))
+            .await
+            .expect("region")
+            .expect("exists");
+        assert_eq!(hubei.name, "湖北省");
+        assert_eq!(hubei.level, Level::Province);
+        assert_eq!(hubei.path, "/000000/420000/");
+        assert_eq!(hubei.parent, Some(RegionCode::nation()));
+        assert!(s.region(&code("999999")).await.expect("region").is_none());
+        let nation = s
+            .region(&RegionCode::nation())
+            .await
+            .expect("region")
+            .expect("nation");
+        assert_eq!(nation.parent, None);
+
+        let mut found = s
+            .regions(&[code("420102"), code("430000"), code("999999")])
+            .await
+            .expect("regions");
+        found.sort_by(|a, b| a.code.cmp(&b.code));
+        let codes: Vec<&str> = found.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(codes, ["420102", "430000"]);
+
+        let children = s.children(&code("420100")).await.expect("children");
+        let codes: Vec<&str> = children.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(codes, ["420102", "420103", "420104"]);
+
+        let counts = s.count_by_level("/000000/420000/").await.expect("counts");
+        assert_eq!(
+            counts,
+            vec![(Level::Province, 1), (Level::City, 1), (Level::County, 3)]
+        );
+        let counts = s.count_by_level("/000000/").await.expect("counts");
+        assert_eq!(counts[0], (Level::Nation, 1));
+        assert_eq!(counts[1], (Level::Province, 2));
+
+        let at_level = s
+            .regions_at_level("/000000/", Level::County)
+            .await
+            .expect("level");
+        assert_eq!(at_level.len(), 3);
+
+        let hits = s
+            .search_regions("/000000/", "江", 10)
+            .await
+            .expect("search");
+        let codes: Vec<&str> = hits.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(codes, ["420102", "420103"]);
+        let hits = s
+            .search_regions("/000000/", "4201", 10)
+            .await
+            .expect("search");
+        let codes: Vec<&str> = hits.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(codes, ["420100", "420102", "420103", "420104"]);
+        let hits = s
+            .search_regions("/000000/430000/", "4201", 10)
+            .await
+            .expect("search");
+        assert!(hits.is_empty());
+        let hits = s.search_regions("/000000/", "%", 10).await.expect("search");
+        assert!(hits.is_empty(), "LIKE wildcards are taken literally");
+        let hits = s.search_regions("/000000/", "湖", 1).await.expect("search");
+        assert_eq!(hits.len(), 1);
+
+        // Re-import is harmless and updates.
+        let mut again = tree();
+        again[1].name = "湖北".to_owned();
+        let mut tx = s.begin().await.expect("begin");
+        assert_eq!(tx.insert_regions(&again).await.expect("reimport"), 7);
+        tx.commit().await.expect("commit");
+        let hubei = s
+            .region(&code("420000"))
+            .await
+            .expect("region")
+            .expect("exists");
+        assert_eq!(hubei.name, "湖北");
+        assert_eq!(s.count_by_level("/000000/").await.expect("counts").len(), 4);
+    }
+}
+
+#[tokio::test]
+async fn versions_supersede_and_keep_history() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let key = ReportKey {
+            form: "epidemic".to_owned(),
+            region: code("420102"),
+            date: day(25),
+        };
+        file(
+            s,
+            vec![version(1, "epidemic", "420102", day(25), 1, vals(&[5, 1]))],
+            &[],
+        )
+        .await;
+        assert_eq!(
+            s.current_report(&key)
+                .await
+                .expect("current")
+                .expect("some")
+                .version,
+            1
+        );
+
+        let mut tx = s.begin().await.expect("begin");
+        let current = tx
+            .current_report(&key)
+            .await
+            .expect("current")
+            .expect("some");
+        assert_eq!(current.seq, 1);
+        let v2 = version(
+            2,
+            "epidemic",
+            "420102",
+            day(25),
+            2,
+            vals(&[7, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -3]),
+        );
+        tx.insert_versions(&[(v2.clone(), Level::County)], &[1])
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+
+        let current = s
+            .current_report(&key)
+            .await
+            .expect("current")
+            .expect("some");
+        assert_eq!(
+            current, v2,
+            "every field round-trips, quotes and commas included"
+        );
+        let history = s.report_history(&key).await.expect("history");
+        assert_eq!(
+            history.iter().map(|v| v.version).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(history[0].values, vals(&[5, 1]));
+
+        let chain = s.report_chain(0, 10).await.expect("chain");
+        assert_eq!(chain.iter().map(|v| v.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(s.report_chain(1, 10).await.expect("chain").len(), 1);
+        assert_eq!(s.report_chain(0, 1).await.expect("chain").len(), 1);
+
+        let in_tree = s
+            .current_reports("epidemic", "/000000/420000/", day(1), day(31))
+            .await
+            .expect("current");
+        assert_eq!(in_tree, vec![v2.clone()]);
+        assert!(s
+            .current_reports("epidemic", "/000000/430000/", day(1), day(31))
+            .await
+            .expect("current")
+            .is_empty());
+
+        let mut tx = s.begin().await.expect("begin");
+        let on = tx
+            .current_reports_on("epidemic", &[day(25), day(26)])
+            .await
+            .expect("on");
+        assert_eq!(on, vec![v2.clone()]);
+        let own = tx
+            .own_reports_among("epidemic", day(25), &[code("420102"), code("420103")])
+            .await
+            .expect("own");
+        assert_eq!(own, vec![code("420102")]);
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_version_is_a_conflict() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        file(
+            s,
+            vec![version(1, "epidemic", "420102", day(25), 1, vals(&[1]))],
+            &[],
+        )
+        .await;
+        let mut tx = s.begin().await.expect("begin");
+        let dup = version(2, "epidemic", "420102", day(25), 1, vals(&[2]));
+        let err = tx
+            .insert_versions(&[(dup, Level::County)], &[])
+            .await
+            .expect_err("duplicate");
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+        drop(tx);
+
+        let mut tx = s.begin().await.expect("begin");
+        let user = NewUser {
+            username: "wuhan".to_owned(),
+            display_name: "Wuhan".to_owned(),
+            role: Role::City,
+            region: code("420100"),
+            password_hash: "x".to_owned(),
+            created_at: at(1, 0),
+        };
+        tx.insert_user(&user).await.expect("first user");
+        let err = tx.insert_user(&user).await.expect_err("same name");
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_transaction_leaves_nothing() {
+    for engine in engines().await {
+        let s = engine.store.as_ref();
+        {
+            let mut tx = s.begin().await.expect("begin");
+            tx.insert_regions(&tree()).await.expect("insert");
+            tx.set_chain_head(
+                Chain::Report,
+                ChainHead {
+                    seq: 9,
+                    hash: Hash([9; 32]),
+                },
+            )
+            .await
+            .expect("head");
+        }
+        assert!(s
+            .region(&RegionCode::nation())
+            .await
+            .expect("region")
+            .is_none());
+        assert_eq!(s.chain_head(Chain::Report).await.expect("head").seq, 0);
+    }
+}
+
+#[tokio::test]
+async fn rollups_add_up() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let mut tx = s.begin().await.expect("begin");
+        let wuhan = code("420100");
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &wuhan)
+                .await
+                .expect("rollup"),
+            None
+        );
+        add_one(
+            &mut tx,
+            "epidemic",
+            day(25),
+            &wuhan,
+            Level::City,
+            &vals(&[1, 2, 3]),
+        )
+        .await
+        .expect("add");
+        add_one(
+            &mut tx,
+            "epidemic",
+            day(25),
+            &wuhan,
+            Level::City,
+            &vals(&[10, -2, 0, 4]),
+        )
+        .await
+        .expect("add");
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &wuhan)
+                .await
+                .expect("rollup"),
+            Some(vals(&[11, 0, 3, 4]))
+        );
+        tx.commit().await.expect("commit");
+        let figures = s
+            .figures("epidemic", &wuhan, day(1), day(31))
+            .await
+            .expect("figures");
+        assert_eq!(figures.len(), 1);
+        assert_eq!(figures[0].values, vals(&[11, 0, 3, 4]));
+        assert!(!figures[0].own);
+    }
+}
+
+#[tokio::test]
+async fn rebuilt_rollups_sum_children_and_prefer_own_reports() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        file(
+            s,
+            vec![
+                version(1, "epidemic", "420102", day(25), 1, vals(&[1, 10])),
+                version(2, "epidemic", "420103", day(25), 1, vals(&[2, 20])),
+                version(3, "epidemic", "420103", day(25), 2, vals(&[3, 30])),
+                version(4, "epidemic", "430000", day(25), 1, vals(&[100])),
+                version(5, "epidemic", "420102", day(26), 1, vals(&[4])),
+                version(6, "other", "420102", day(25), 1, vals(&[1000])),
+            ],
+            &[2],
+        )
+        .await;
+        let mut tx = s.begin().await.expect("begin");
+        // A stale row that the rebuild must replace.
+        add_one(
+            &mut tx,
+            "epidemic",
+            day(25),
+            &code("420000"),
+            Level::Province,
+            &vals(&[999]),
+        )
+        .await
+        .expect("add");
+        tx.rebuild_rollups("epidemic", &[day(25), day(26)])
+            .await
+            .expect("rebuild");
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &code("420100"))
+                .await
+                .expect("r"),
+            Some(vals(&[4, 40]))
+        );
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &code("420000"))
+                .await
+                .expect("r"),
+            Some(vals(&[4, 40]))
+        );
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &code("000000"))
+                .await
+                .expect("r"),
+            Some(vals(&[104, 40]))
+        );
+        assert_eq!(
+            tx.rollup("epidemic", day(26), &code("000000"))
+                .await
+                .expect("r"),
+            Some(vals(&[4]))
+        );
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &code("430000"))
+                .await
+                .expect("r"),
+            None
+        );
+        assert_eq!(
+            tx.rollup("other", day(25), &code("420100"))
+                .await
+                .expect("r"),
+            None
+        );
+        tx.commit().await.expect("commit");
+
+        // The city files its own figures: they count instead of its children's.
+        file(
+            s,
+            vec![version(7, "epidemic", "420100", day(25), 1, vals(&[50, 5]))],
+            &[],
+        )
+        .await;
+        let mut tx = s.begin().await.expect("begin");
+        tx.rebuild_rollups("epidemic", &[day(25)])
+            .await
+            .expect("rebuild");
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &code("420000"))
+                .await
+                .expect("r"),
+            Some(vals(&[50, 5]))
+        );
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &code("000000"))
+                .await
+                .expect("r"),
+            Some(vals(&[150, 5]))
+        );
+        assert_eq!(
+            tx.rollup("epidemic", day(26), &code("000000"))
+                .await
+                .expect("r"),
+            Some(vals(&[4]))
+        );
+        tx.commit().await.expect("commit");
+
+        let wuhan = s
+            .figures("epidemic", &code("420100"), day(24), day(26))
+            .await
+            .expect("figures");
+        assert_eq!(wuhan.len(), 2);
+        assert_eq!(
+            (wuhan[0].date, wuhan[0].own, wuhan[0].values),
+            (day(25), true, vals(&[50, 5]))
+        );
+        assert_eq!(
+            (wuhan[1].date, wuhan[1].own, wuhan[1].values),
+            (day(26), false, vals(&[4]))
+        );
+
+        let children = s
+            .child_figures("epidemic", &code("000000"), day(25))
+            .await
+            .expect("children");
+        assert_eq!(children.len(), 2);
+        assert_eq!(
+            (children[0].region.as_str(), children[0].own),
+            ("420000", false)
+        );
+        assert_eq!(children[0].values, vals(&[50, 5]));
+        assert_eq!(
+            (children[1].region.as_str(), children[1].own),
+            ("430000", true)
+        );
+        let children = s
+            .child_figures("epidemic", &code("420100"), day(25))
+            .await
+            .expect("children");
+        let got: Vec<(&str, bool)> = children
+            .iter()
+            .map(|c| (c.region.as_str(), c.own))
+            .collect();
+        assert_eq!(got, [("420102", true), ("420103", true)]);
+        assert_eq!(children[1].values, vals(&[3, 30]));
+    }
+}
+
+#[tokio::test]
+async fn completeness_counts_first_filings() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let on_time = version(1, "epidemic", "420102", day(25), 1, vals(&[1]));
+        let mut late = version(2, "epidemic", "420103", day(25), 1, vals(&[1]));
+        late.filed_at = at(20, 0);
+        let mut correction = version(3, "epidemic", "420102", day(25), 2, vals(&[2]));
+        correction.filed_at = at(21, 0);
+        file(s, vec![on_time.clone(), late.clone(), correction], &[1]).await;
+        let deadline = at(12, 0);
+        assert!(on_time.filed_at <= deadline);
+
+        let counts = s
+            .completeness(
+                "epidemic",
+                "/000000/420000/",
+                Level::County,
+                day(25),
+                deadline,
+            )
+            .await
+            .expect("completeness");
+        assert_eq!(
+            counts,
+            CompletenessCounts {
+                expected: 3,
+                filed: 2,
+                on_time: 1
+            }
+        );
+        let counts = s
+            .completeness(
+                "epidemic",
+                "/000000/430000/",
+                Level::County,
+                day(25),
+                deadline,
+            )
+            .await
+            .expect("completeness");
+        assert_eq!(counts, CompletenessCounts::default());
+
+        let missing = s
+            .missing_units("epidemic", "/000000/", Level::County, day(25), 10)
+            .await
+            .expect("missing");
+        assert_eq!(missing.len(), 1);
+        assert_eq!(
+            (missing[0].region.as_str(), missing[0].name.as_str()),
+            ("420104", "硚口区")
+        );
+        assert_eq!(missing[0].filed_at, None);
+        let missing = s
+            .missing_units("epidemic", "/000000/", Level::County, day(26), 2)
+            .await
+            .expect("missing");
+        assert_eq!(
+            missing
+                .iter()
+                .map(|u| u.region.as_str())
+                .collect::<Vec<_>>(),
+            ["420102", "420103"]
+        );
+
+        let late_units = s
+            .late_units("epidemic", "/000000/", Level::County, day(25), deadline, 10)
+            .await
+            .expect("late");
+        assert_eq!(late_units.len(), 1);
+        assert_eq!(late_units[0].region.as_str(), "420103");
+        assert_eq!(late_units[0].filed_at, Some(late.filed_at));
+    }
+}
+
+#[tokio::test]
+async fn users_sessions_reviews_and_audit() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let mut tx = s.begin().await.expect("begin");
+        let user = NewUser {
+            username: "jiangan".to_owned(),
+            display_name: "江岸区疾控".to_owned(),
+            role: Role::County,
+            region: code("420102"),
+            password_hash: "$argon2id$…".to_owned(),
+            created_at: at(1, 0),
+        };
+        let id = tx.insert_user(&user).await.expect("user");
+        let other = NewUser {
+            username: "hunan".to_owned(),
+            role: Role::Provincial,
+            region: code("430000"),
+            ..user.clone()
+        };
+        tx.insert_user(&other).await.expect("user");
+        tx.insert_session(b"token-hash", id, at(1, 0), at(23, 0))
+            .await
+            .expect("session");
+        let mut entry = AuditEntry {
+            seq: 1,
+            at: at(2, 0),
+            actor: "system".to_owned(),
+            action: "user.add".to_owned(),
+            entity: "user".to_owned(),
+            entity_key: "jiangan".to_owned(),
+            before: None,
+            after: Some("{\"role\":\"county\"}".to_owned()),
+            hash: Hash::GENESIS,
+        };
+        entry.seal(&Hash::GENESIS);
+        tx.append_audit(&entry).await.expect("audit");
+        let mut second = AuditEntry {
+            seq: 2,
+            entity_key: "hunan".to_owned(),
+            ..entry.clone()
+        };
+        second.seal(&entry.hash);
+        tx.append_audit(&second).await.expect("audit");
+        tx.commit().await.expect("commit");
+
+        let stored = s
+            .user_by_name("jiangan")
+            .await
+            .expect("user")
+            .expect("some");
+        assert_eq!(
+            (stored.id, stored.role, stored.region.clone()),
+            (id, Role::County, code("420102"))
+        );
+        assert_eq!(stored.created_at, user.created_at);
+        assert!(s.user_by_name("nobody").await.expect("user").is_none());
+        let by_session = s
+            .user_by_session(b"token-hash", at(12, 0))
+            .await
+            .expect("session");
+        assert_eq!(by_session.map(|u| u.username), Some("jiangan".to_owned()));
+        assert!(s
+            .user_by_session(b"token-hash", at(23, 0))
+            .await
+            .expect("session")
+            .is_none());
+        assert!(s
+            .user_by_session(b"other", at(12, 0))
+            .await
+            .expect("session")
+            .is_none());
+        let names: Vec<String> = s
+            .users("/000000/420000/")
+            .await
+            .expect("users")
+            .into_iter()
+            .map(|u| u.username)
+            .collect();
+        assert_eq!(names, ["jiangan"]);
+        assert_eq!(s.users("/000000/").await.expect("users").len(), 2);
+
+        let chain = s.audit_chain(0, 10).await.expect("audit");
+        assert_eq!(chain, vec![entry.clone(), second.clone()]);
+        assert!(chain[1].fits_after(&chain[0].hash));
+        let recent = s.audit_recent(None, 10).await.expect("recent");
+        assert_eq!(recent.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 1]);
+        let recent = s.audit_recent(Some("jiangan"), 10).await.expect("recent");
+        assert_eq!(recent, vec![entry]);
+
+        // Reviews: a reviewed version drops out of the unreviewed list.
+        file(
+            s,
+            vec![
+                version(1, "epidemic", "420102", day(25), 1, vals(&[1])),
+                version(2, "epidemic", "420103", day(25), 1, vals(&[1])),
+                version(3, "epidemic", "420100", day(25), 1, vals(&[1])),
+            ],
+            &[],
+        )
+        .await;
+        let before = DateTime::from_timestamp_millis(1_579_950_000_123 + 100).expect("time");
+        let open = s
+            .unreviewed("/000000/420000/", Level::City, before, 10)
+            .await
+            .expect("unreviewed");
+        assert_eq!(open.iter().map(|v| v.seq).collect::<Vec<_>>(), [1, 2]);
+        let key = ReportKey {
+            form: "epidemic".to_owned(),
+            region: code("420102"),
+            date: day(25),
+        };
+        let review = Review {
+            key: key.clone(),
+            version: 1,
+            status: ReviewStatus::Returned,
+            note: "check v2".to_owned(),
+            reviewer: "wuhan".to_owned(),
+            at: at(3, 0),
+        };
+        let mut tx = s.begin().await.expect("begin");
+        tx.insert_review(&review).await.expect("review");
+        tx.commit().await.expect("commit");
+        assert_eq!(s.reviews(&key).await.expect("reviews"), vec![review]);
+        let open = s
+            .unreviewed("/000000/420000/", Level::City, before, 10)
+            .await
+            .expect("unreviewed");
+        assert_eq!(open.iter().map(|v| v.seq).collect::<Vec<_>>(), [2]);
+        let open = s
+            .unreviewed("/000000/", Level::Province, before, 10)
+            .await
+            .expect("unreviewed");
+        assert_eq!(open.iter().map(|v| v.seq).collect::<Vec<_>>(), [2, 3]);
+        let early = DateTime::from_timestamp_millis(1_579_950_000_123).expect("time");
+        assert!(s
+            .unreviewed("/000000/", Level::Nation, early, 10)
+            .await
+            .expect("unreviewed")
+            .is_empty());
+    }
+}
+
+async fn add_one(
+    tx: &mut Box<dyn fangkong_store::WriteTx>,
+    form: &str,
+    date: chrono::NaiveDate,
+    region: &fangkong_domain::region::RegionCode,
+    level: Level,
+    values: &fangkong_domain::form::Values,
+) -> fangkong_store::Result<()> {
+    let row = fangkong_store::RollupRow {
+        date,
+        region: region.clone(),
+        level,
+        values: *values,
+    };
+    tx.add_to_rollups(form, &[row]).await
+}
