@@ -784,6 +784,11 @@ where
 }
 
 /// Insert report versions that share form, filer and source.
+///
+/// The rows go in as one JSON array, each row an array of what varies. SQLite
+/// parses a row's JSON once per field it extracts, so what is the same for
+/// the whole chunk (the day, the filing time, consecutive sequence numbers)
+/// is bound once instead, and only the value slots in use are sent.
 async fn insert_rows(
     tx: &mut Transaction<'static, Sqlite>,
     rows: &[(ReportVersion, Level)],
@@ -803,36 +808,93 @@ async fn insert_rows(
         })
         .max()
         .unwrap_or(0);
-    let value_columns: Vec<String> = (1..=slots).map(|i| format!("v{i}")).collect();
-    let value_fields: Vec<String> = (0..slots).map(|i| format!("j.value->>{}", 7 + i)).collect();
+    let same_day = rows.iter().all(|(v, _)| v.key.date == first.key.date);
+    let same_time = rows.iter().all(|(v, _)| v.filed_at == first.filed_at);
+    let consecutive = rows
+        .iter()
+        .enumerate()
+        .all(|(k, (v, _))| v.seq == first.seq + k as i64);
+    // timestamps as sqlx writes them, so that text comparisons hold
+    let time_text = |v: &ReportVersion| {
+        v.filed_at
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+    };
+
+    // (column, expression): parameters ?1 json, ?2 form, ?3 filer, ?4 source, ?5 day, ?6 time, ?7 first seq
+    let mut columns: Vec<(String, String)> = vec![
+        ("form".into(), "?2".into()),
+        ("filed_by".into(), "?3".into()),
+        ("source".into(), "?4".into()),
+    ];
+    let mut field = 0;
+    let mut next = |columns: &mut Vec<(String, String)>, name: &str, wrap: &str| {
+        columns.push((
+            name.to_owned(),
+            wrap.replace('#', &format!("j.value->>{field}")),
+        ));
+        field += 1;
+    };
+    next(&mut columns, "region_code", "#");
+    next(&mut columns, "version", "#");
+    next(&mut columns, "depth", "#");
+    next(&mut columns, "hash", "unhex(#)");
+    if consecutive {
+        columns.push(("seq".into(), "?7 + j.key".into()));
+    } else {
+        next(&mut columns, "seq", "#");
+    }
+    if same_day {
+        columns.push(("date".into(), "?5".into()));
+    } else {
+        next(&mut columns, "date", "#");
+    }
+    if same_time {
+        columns.push(("filed_at".into(), "?6".into()));
+    } else {
+        next(&mut columns, "filed_at", "#");
+    }
+    for i in 1..=slots {
+        next(&mut columns, &format!("v{i}"), "#");
+    }
     let sql = format!(
-        "INSERT INTO report (seq, region_code, date, version, depth, hash, form, filed_by, filed_at, source{}{}) \
-         SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, unhex(j.value->>5), \
-                ?2, ?3, j.value->>6, ?4{}{} FROM json_each(?1) j",
-        if slots > 0 { ", " } else { "" },
-        value_columns.join(", "),
-        if slots > 0 { ", " } else { "" },
-        value_fields.join(", "),
+        "INSERT INTO report ({}) SELECT {} FROM json_each(?1) j",
+        columns
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        columns
+            .iter()
+            .map(|(_, e)| e.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     );
-    let mut json = String::with_capacity(rows.len() * (100 + 8 * slots));
+
+    let mut json = String::with_capacity(rows.len() * (90 + 8 * slots));
     json.push('[');
     for (n, (v, level)) in rows.iter().enumerate() {
         if n > 0 {
             json.push(',');
         }
-        let _ = write!(json, "[{},", v.seq);
+        json.push('[');
         push_json_str(&mut json, v.key.region.as_str());
-        // timestamps as sqlx writes them, so that text comparisons hold
         let _ = write!(
             json,
-            ",\"{}\",{},{},\"{}\",\"{}\"",
-            v.key.date,
+            ",{},{},\"{}\"",
             v.version,
             level.depth(),
-            v.hash.to_hex(),
-            v.filed_at
-                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+            v.hash.to_hex()
         );
+        if !consecutive {
+            let _ = write!(json, ",{}", v.seq);
+        }
+        if !same_day {
+            let _ = write!(json, ",\"{}\"", v.key.date);
+        }
+        if !same_time {
+            json.push(',');
+            push_json_str(&mut json, &time_text(v));
+        }
         for x in &v.values.0[..slots] {
             let _ = write!(json, ",{x}");
         }
@@ -844,6 +906,9 @@ async fn insert_rows(
         .bind(&first.key.form)
         .bind(&first.filed_by)
         .bind(first.source.name())
+        .bind(first.key.date)
+        .bind(time_text(first))
+        .bind(first.seq)
         .execute(&mut **tx)
         .await
         .map_err(other)?;

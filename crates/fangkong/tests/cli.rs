@@ -307,3 +307,81 @@ async fn serve_answers_health_checks_and_stops() {
     assert_eq!(health["engine"], "sqlite");
     drop(server);
 }
+
+#[test]
+fn the_demo_builds_a_living_outbreak() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let out = fangkong(&db, &["demo", "--no-serve"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    for user in [
+        "nation",
+        "hubei",
+        "wuhan",
+        "jianghan",
+        "grid",
+        "jinyintan",
+        "public",
+    ] {
+        assert!(
+            err.lines().any(|l| l.trim_start().starts_with(user)),
+            "login {user} listed: {err}"
+        );
+    }
+    // every county of China files the epidemic form; the outbreak shows in the bulletin
+    let yesterday = ok(
+        &db,
+        &[
+            "report",
+            "completeness",
+            "--form",
+            "epidemic",
+            "--region",
+            "000000",
+            "--date",
+            &days_ago(1),
+        ],
+    );
+    assert!(
+        yesterday.contains("reports of 2978 units (county)"),
+        "{yesterday}"
+    );
+    let bulletin = ok(
+        &db,
+        &["bulletin", "--date", &days_ago(1), "--region", "420000"],
+    );
+    let cumulative: i64 = bulletin
+        .split("累计报告确诊病例")
+        .nth(1)
+        .and_then(|t| t.split('例').next())
+        .and_then(|n| n.parse().ok())
+        .expect("cumulative confirmed");
+    assert!(cumulative > 100, "Hubei has an outbreak: {bulletin}");
+    // a few villages were late a week ago, and the chains verify
+    let week = ok(
+        &db,
+        &[
+            "report",
+            "completeness",
+            "--form",
+            "grid",
+            "--region",
+            "420000",
+            "--date",
+            &days_ago(7),
+            "--limit",
+            "5",
+        ],
+    );
+    assert!(week.contains("late:"), "{week}");
+    assert!(week.contains("reports of 27057 units (village)"), "{week}");
+    let verify = ok(&db, &["audit", "verify"]);
+    assert!(verify.contains("report chain: intact"), "{verify}");
+}
+
+/// A day before today in China's local time, as the demo counts days.
+fn days_ago(n: i64) -> String {
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    (today - chrono::Duration::days(n)).to_string()
+}
