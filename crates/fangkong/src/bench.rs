@@ -105,7 +105,7 @@ pub async fn bench(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
             }
             for (name, url) in engines {
                 println!("\n== {name}");
-                run_engine(
+                let result = run_engine(
                     g,
                     name,
                     &url,
@@ -115,7 +115,17 @@ pub async fn bench(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
                     date,
                     repeat,
                 )
-                .await?;
+                .await;
+                if name == "postgres" {
+                    // the benchmark database is large: do not leave it behind
+                    if let Some((_, db)) = url.rsplit_once('/') {
+                        let drop = format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)");
+                        let _ = Process::new("psql")
+                            .args([postgres.as_str(), "-q", "-c", &drop])
+                            .status();
+                    }
+                }
+                result?;
             }
             Ok(())
         }
