@@ -202,6 +202,16 @@ fn audit_from_row(row: &SqliteRow) -> Result<AuditEntry> {
     })
 }
 
+/// A unit that filed late (`filed_at`) or not at all (`filed_at` NULL).
+fn unit_from_row(row: &SqliteRow) -> Result<UnitStatus> {
+    let code: String = row.try_get("code").map_err(other)?;
+    Ok(UnitStatus {
+        region: RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
+        name: row.try_get("name").map_err(other)?,
+        filed_at: row.try_get("filed_at").map_err(other)?,
+    })
+}
+
 fn review_from_row(row: &SqliteRow) -> Result<Review> {
     let region: String = row.try_get("region_code").map_err(other)?;
     let status: String = row.try_get("status").map_err(other)?;
@@ -361,19 +371,7 @@ impl RegionStore for SqliteStore {
 #[async_trait]
 impl ReportStore for SqliteStore {
     async fn current_report(&self, key: &ReportKey) -> Result<Option<ReportVersion>> {
-        let sql = format!(
-            "SELECT {REPORT_COLUMNS} FROM report WHERE form = ?1 AND region_code = ?2 AND date = ?3 \
-             ORDER BY version DESC LIMIT 1"
-        );
-        sqlx::query(&sql)
-            .bind(&key.form)
-            .bind(key.region.as_str())
-            .bind(key.date)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(other)?
-            .map(|r| version_from_row(&r))
-            .transpose()
+        current_report_on(&self.read, key).await
     }
 
     async fn report_history(&self, key: &ReportKey) -> Result<Vec<ReportVersion>> {
@@ -506,7 +504,7 @@ impl ReportStore for SqliteStore {
     ) -> Result<Vec<UnitStatus>> {
         let (lo, hi) = subtree_range(path);
         let rows = sqlx::query(
-            "SELECT r.code, r.name FROM region r \
+            "SELECT r.code, r.name, NULL AS filed_at FROM region r \
              WHERE r.level = ?3 AND r.path >= ?4 AND r.path < ?5 \
                AND NOT EXISTS (SELECT 1 FROM report f WHERE f.form = ?1 AND f.region_code = r.code \
                                AND f.date = ?2 AND f.version = 1) \
@@ -521,16 +519,7 @@ impl ReportStore for SqliteStore {
         .fetch_all(&self.read)
         .await
         .map_err(other)?;
-        rows.iter()
-            .map(|row| {
-                let code: String = row.try_get("code").map_err(other)?;
-                Ok(UnitStatus {
-                    region: RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
-                    name: row.try_get("name").map_err(other)?,
-                    filed_at: None,
-                })
-            })
-            .collect()
+        rows.iter().map(unit_from_row).collect()
     }
 
     async fn late_units(
@@ -559,16 +548,7 @@ impl ReportStore for SqliteStore {
         .fetch_all(&self.read)
         .await
         .map_err(other)?;
-        rows.iter()
-            .map(|row| {
-                let code: String = row.try_get("code").map_err(other)?;
-                Ok(UnitStatus {
-                    region: RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
-                    name: row.try_get("name").map_err(other)?,
-                    filed_at: Some(row.try_get("filed_at").map_err(other)?),
-                })
-            })
-            .collect()
+        rows.iter().map(unit_from_row).collect()
     }
 
     async fn current_reports(
@@ -766,6 +746,26 @@ impl Store for SqliteStore {
     async fn chain_head(&self, chain: Chain) -> Result<ChainHead> {
         read_chain_head(&self.read, chain).await
     }
+}
+
+/// The highest version of one report, inside a transaction or not.
+async fn current_report_on<'e, E>(ex: E, key: &ReportKey) -> Result<Option<ReportVersion>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    let sql = format!(
+        "SELECT {REPORT_COLUMNS} FROM report WHERE form = ?1 AND region_code = ?2 AND date = ?3 \
+         ORDER BY version DESC LIMIT 1"
+    );
+    sqlx::query(&sql)
+        .bind(&key.form)
+        .bind(key.region.as_str())
+        .bind(key.date)
+        .fetch_optional(ex)
+        .await
+        .map_err(other)?
+        .map(|r| version_from_row(&r))
+        .transpose()
 }
 
 async fn read_chain_head<'e, E>(ex: E, chain: Chain) -> Result<ChainHead>
@@ -1020,19 +1020,7 @@ impl WriteTx for SqliteTx {
     }
 
     async fn current_report(&mut self, key: &ReportKey) -> Result<Option<ReportVersion>> {
-        let sql = format!(
-            "SELECT {REPORT_COLUMNS} FROM report WHERE form = ?1 AND region_code = ?2 AND date = ?3 \
-             ORDER BY version DESC LIMIT 1"
-        );
-        sqlx::query(&sql)
-            .bind(&key.form)
-            .bind(key.region.as_str())
-            .bind(key.date)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(other)?
-            .map(|r| version_from_row(&r))
-            .transpose()
+        current_report_on(&mut *self.tx, key).await
     }
 
     async fn current_reports_on(
