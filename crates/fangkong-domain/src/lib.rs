@@ -8,6 +8,8 @@
 //! that exists is valid (`RegionCode::parse`, `Form::values_from_pairs`), so
 //! the layers outside never check again.
 
+pub mod alert;
+pub mod audit;
 pub mod bulletin;
 pub mod chain;
 pub mod error;
@@ -17,4 +19,3 @@ pub mod report;
 pub mod user;
 
 pub use error::FieldError;
-pub mod audit;

@@ -18,6 +18,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgExecutor, Postgres, Row};
 
+use fangkong_domain::alert::{AlertStatus, AlertVerdict};
 use fangkong_domain::audit::AuditEntry;
 use fangkong_domain::chain::Hash;
 use fangkong_domain::form::{Values, MAX_FIELDS};
@@ -25,11 +26,12 @@ use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_domain::user::Role;
 use fangkong_store::{
-    AuditStore, Chain, ChainHead, ChildFigure, CompletenessCounts, DayFigure, NewUser, RegionStore,
-    ReportStore, Result, Review, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore,
-    WriteTx,
+    Alert, AlertFilter, AnalyticsStore, AuditStore, Chain, ChainHead, ChildFigure,
+    CompletenessCounts, DayFigure, NewUser, RegionStore, ReportStore, Result, Review, RiskChange,
+    RiskRow, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
 };
 
+mod analytics;
 pub mod testing;
 
 /// Bytes of CSV gathered before a `COPY` chunk is sent.
@@ -624,6 +626,17 @@ impl ReportStore for PgStore {
             .map_err(db_err)?;
         all(rows, version_of)
     }
+
+    async fn level_figures(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(RegionCode, DayFigure)>> {
+        analytics::level_figures(&self.pool, form, path, level, from, to).await
+    }
 }
 
 #[async_trait]
@@ -701,6 +714,31 @@ impl AuditStore for PgStore {
             .await
             .map_err(db_err)?;
         all(rows, audit_of)
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for PgStore {
+    async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
+        analytics::alerts(&self.pool, filter).await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        analytics::alert(&self.pool, id).await
+    }
+
+    async fn risk_levels_on(&self, path: &str, date: NaiveDate) -> Result<Vec<RiskRow>> {
+        analytics::risk_levels_on(&self.pool, path, date).await
+    }
+
+    async fn risk_changes(
+        &self,
+        path: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<RiskChange>> {
+        analytics::risk_changes(&self.pool, path, from, to, limit).await
     }
 }
 
@@ -1163,6 +1201,34 @@ impl WriteTx for PgTx {
         .await
         .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn alerts_since(&mut self, form: &str, since: NaiveDate) -> Result<Vec<Alert>> {
+        analytics::alerts_since(self.conn(), form, since).await
+    }
+
+    async fn insert_alert(&mut self, alert: &Alert) -> Result<i64> {
+        analytics::insert_alert(self.conn(), alert).await
+    }
+
+    async fn extend_alert(&mut self, alert: &Alert) -> Result<()> {
+        analytics::extend_alert(self.conn(), alert).await
+    }
+
+    async fn set_alert_status(
+        &mut self,
+        id: i64,
+        status: AlertStatus,
+        verdict: Option<AlertVerdict>,
+        note: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        analytics::set_alert_status(self.conn(), id, status, verdict, note, by, at).await
+    }
+
+    async fn put_risk_levels(&mut self, rows: &[RiskRow]) -> Result<()> {
+        analytics::put_risk_levels(self.conn(), rows).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

@@ -19,18 +19,21 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
+use fangkong_domain::alert::{AlertStatus, AlertVerdict};
 use fangkong_domain::audit::AuditEntry;
 use fangkong_domain::chain::Hash;
 use fangkong_domain::form::{Values, MAX_FIELDS};
 use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_store::{
-    AuditStore, Chain, ChainHead, ChildFigure, CompletenessCounts, DayFigure, NewUser, RegionStore,
-    ReportStore, Result, Review, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore,
-    WriteTx,
+    Alert, AlertFilter, AnalyticsStore, AuditStore, Chain, ChainHead, ChildFigure,
+    CompletenessCounts, DayFigure, NewUser, RegionStore, ReportStore, Result, Review, RiskChange,
+    RiskRow, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
 };
 
 /// `v1, v2, …, v16`
+mod analytics;
+
 const VALUE_COLUMNS: &str = "v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16";
 const REPORT_COLUMNS: &str = "seq, form, region_code, date, version, \
     v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, \
@@ -640,6 +643,17 @@ impl ReportStore for SqliteStore {
             .map(version_from_row)
             .collect()
     }
+
+    async fn level_figures(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(RegionCode, DayFigure)>> {
+        analytics::level_figures(&self.read, form, path, level, from, to).await
+    }
 }
 
 fn prefixed(alias: &str, columns: &str) -> String {
@@ -729,6 +743,31 @@ impl AuditStore for SqliteStore {
             .iter()
             .map(audit_from_row)
             .collect()
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for SqliteStore {
+    async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
+        analytics::alerts(&self.read, filter).await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        analytics::alert(&self.read, id).await
+    }
+
+    async fn risk_levels_on(&self, path: &str, date: NaiveDate) -> Result<Vec<RiskRow>> {
+        analytics::risk_levels_on(&self.read, path, date).await
+    }
+
+    async fn risk_changes(
+        &self,
+        path: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<RiskChange>> {
+        analytics::risk_changes(&self.read, path, from, to, limit).await
     }
 }
 
@@ -1276,6 +1315,34 @@ impl WriteTx for SqliteTx {
         .await
         .map_err(other)?;
         Ok(())
+    }
+
+    async fn alerts_since(&mut self, form: &str, since: NaiveDate) -> Result<Vec<Alert>> {
+        analytics::alerts_since(&mut self.tx, form, since).await
+    }
+
+    async fn insert_alert(&mut self, alert: &Alert) -> Result<i64> {
+        analytics::insert_alert(&mut self.tx, alert).await
+    }
+
+    async fn extend_alert(&mut self, alert: &Alert) -> Result<()> {
+        analytics::extend_alert(&mut self.tx, alert).await
+    }
+
+    async fn set_alert_status(
+        &mut self,
+        id: i64,
+        status: AlertStatus,
+        verdict: Option<AlertVerdict>,
+        note: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        analytics::set_alert_status(&mut self.tx, id, status, verdict, note, by, at).await
+    }
+
+    async fn put_risk_levels(&mut self, rows: &[RiskRow]) -> Result<()> {
+        analytics::put_risk_levels(&mut self.tx, rows).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

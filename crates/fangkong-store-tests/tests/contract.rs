@@ -821,3 +821,261 @@ async fn add_one(
     };
     tx.add_to_rollups(form, &[row]).await
 }
+
+#[tokio::test]
+async fn level_figures_prefer_own_reports_by_region_and_day() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        // 420102 files on the 24th and 25th; 420103 has only a roll-up on
+        // the 25th and its own report on the 24th beside a roll-up.
+        file(
+            s,
+            vec![
+                version(1, "epidemic", "420102", day(24), 1, vals(&[1])),
+                version(2, "epidemic", "420102", day(25), 1, vals(&[2])),
+                version(3, "epidemic", "420103", day(24), 1, vals(&[7])),
+            ],
+            &[],
+        )
+        .await;
+        let mut tx = s.begin().await.expect("begin");
+        let b = code("420103");
+        for d in [24, 25] {
+            add_one(&mut tx, "epidemic", day(d), &b, Level::County, &vals(&[5]))
+                .await
+                .expect("add");
+        }
+        tx.commit().await.expect("commit");
+        let got = s
+            .level_figures(
+                "epidemic",
+                "/000000/420000/",
+                Level::County,
+                day(1),
+                day(31),
+            )
+            .await
+            .expect("level figures");
+        let got: Vec<(&str, u32, i64, bool)> = got
+            .iter()
+            .map(|(r, f)| {
+                (
+                    r.as_str(),
+                    chrono::Datelike::day(&f.date),
+                    f.values.0[0],
+                    f.own,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("420102", 24, 1, true),
+                ("420102", 25, 2, true),
+                ("420103", 24, 7, true),
+                ("420103", 25, 5, false),
+            ],
+            "{}",
+            engine.name
+        );
+        let none = s
+            .level_figures(
+                "epidemic",
+                "/000000/430000/",
+                Level::County,
+                day(1),
+                day(31),
+            )
+            .await
+            .expect("level figures");
+        assert!(none.is_empty(), "{}", engine.name);
+    }
+}
+
+fn alert(region: &str, first: u32, last: u32) -> fangkong_store::Alert {
+    use fangkong_domain::alert::{AlertMethod, AlertStatus};
+    fangkong_store::Alert {
+        id: 0,
+        form: "epidemic".into(),
+        field: "new_confirmed".into(),
+        region: code(region),
+        method: AlertMethod::EarsC2,
+        first_day: day(first),
+        last_day: day(last),
+        observed: 12.0,
+        expected: 2.5,
+        statistic: 4.25,
+        threshold: 3.0,
+        status: AlertStatus::Open,
+        verdict: None,
+        note: String::new(),
+        raised_at: at(1, 0),
+        updated_at: at(1, 0),
+        acknowledged_by: None,
+        closed_by: None,
+    }
+}
+
+#[tokio::test]
+async fn alerts_are_raised_extended_and_closed() {
+    use fangkong_domain::alert::{AlertStatus, AlertVerdict};
+    use fangkong_store::AlertFilter;
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let mut tx = s.begin().await.expect("begin");
+        let a = tx
+            .insert_alert(&alert("420102", 20, 20))
+            .await
+            .expect("insert");
+        let b = tx
+            .insert_alert(&alert("420103", 10, 11))
+            .await
+            .expect("insert");
+        assert_ne!(a, b);
+        tx.commit().await.expect("commit");
+        // The same signal twice is a conflict, not a second alert (and on
+        // PostgreSQL it spoils its transaction, so it gets its own).
+        let mut tx = s.begin().await.expect("begin");
+        assert!(matches!(
+            tx.insert_alert(&alert("420102", 20, 21)).await,
+            Err(StoreError::Conflict(_))
+        ));
+        drop(tx);
+
+        let mut tx = s.begin().await.expect("begin");
+        let recent = tx.alerts_since("epidemic", day(19)).await.expect("since");
+        assert_eq!(recent.len(), 1, "{}", engine.name);
+        let mut longer = recent[0].clone();
+        longer.last_day = day(21);
+        longer.observed = 20.0;
+        longer.updated_at = at(2, 0);
+        tx.extend_alert(&longer).await.expect("extend");
+        tx.set_alert_status(
+            b,
+            AlertStatus::Closed,
+            Some(AlertVerdict::FalseAlarm),
+            "holiday backlog",
+            "wuhan",
+            at(3, 0),
+        )
+        .await
+        .expect("close");
+        tx.commit().await.expect("commit");
+
+        let got = s.alert(a).await.expect("alert").expect("exists");
+        assert_eq!(
+            (got.last_day, got.observed, got.updated_at),
+            (day(21), 20.0, at(2, 0))
+        );
+        assert_eq!(got.first_day, day(20));
+        let closed = s.alert(b).await.expect("alert").expect("exists");
+        assert_eq!(closed.status, AlertStatus::Closed);
+        assert_eq!(closed.verdict, Some(AlertVerdict::FalseAlarm));
+        assert_eq!(closed.closed_by.as_deref(), Some("wuhan"));
+        assert_eq!(closed.acknowledged_by, None);
+        assert_eq!(closed.note, "holiday backlog");
+
+        let filter = |path: &str, statuses: Vec<AlertStatus>| AlertFilter {
+            path: path.into(),
+            statuses,
+            since: None,
+            limit: 10,
+        };
+        let open = s
+            .alerts(&filter("/000000/", vec![AlertStatus::Open]))
+            .await
+            .expect("alerts");
+        assert_eq!(open.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a]);
+        let every = s
+            .alerts(&filter("/000000/420000/", vec![]))
+            .await
+            .expect("alerts");
+        assert_eq!(every.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a, b]);
+        let hunan = s
+            .alerts(&filter("/000000/430000/", vec![]))
+            .await
+            .expect("alerts");
+        assert!(hunan.is_empty());
+        let since = s
+            .alerts(&AlertFilter {
+                since: Some(day(15)),
+                ..filter("/000000/", vec![])
+            })
+            .await
+            .expect("alerts");
+        assert_eq!(since.len(), 1);
+        assert!(s.alert(a + b + 100).await.expect("alert").is_none());
+    }
+}
+
+#[tokio::test]
+async fn risk_levels_are_replaced_and_their_changes_listed() {
+    use fangkong_domain::alert::RiskLevel;
+    use fangkong_store::RiskRow;
+    let row = |region: &str, d: u32, level: RiskLevel| RiskRow {
+        region: code(region),
+        date: day(d),
+        level,
+        new_in_window: i64::from(d),
+        cumulative: 60,
+        cluster: level == RiskLevel::High,
+    };
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let mut tx = s.begin().await.expect("begin");
+        tx.put_risk_levels(&[
+            row("420102", 1, RiskLevel::Low),
+            row("420102", 2, RiskLevel::Medium),
+            row("420102", 3, RiskLevel::Medium),
+            row("420103", 2, RiskLevel::Low),
+            row("420103", 3, RiskLevel::Low),
+        ])
+        .await
+        .expect("put");
+        // Recomputing a day replaces it.
+        tx.put_risk_levels(&[row("420102", 3, RiskLevel::High)])
+            .await
+            .expect("put");
+        tx.commit().await.expect("commit");
+        let on3 = s.risk_levels_on("/000000/", day(3)).await.expect("levels");
+        assert_eq!(
+            on3.iter()
+                .map(|r| (r.region.as_str(), r.level))
+                .collect::<Vec<_>>(),
+            vec![("420102", RiskLevel::High), ("420103", RiskLevel::Low)],
+            "{}",
+            engine.name
+        );
+        assert!(on3[0].cluster);
+        let changes = s
+            .risk_changes("/000000/420000/", day(2), day(3), 10)
+            .await
+            .expect("changes");
+        let changes: Vec<_> = changes
+            .iter()
+            .map(|c| {
+                (
+                    c.row.region.as_str(),
+                    chrono::Datelike::day(&c.row.date),
+                    c.from,
+                    c.row.level,
+                )
+            })
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                ("420102", 3, Some(RiskLevel::Medium), RiskLevel::High),
+                ("420102", 2, Some(RiskLevel::Low), RiskLevel::Medium),
+                ("420103", 2, None, RiskLevel::Low),
+            ],
+            "{}",
+            engine.name
+        );
+        assert!(s
+            .risk_levels_on("/000000/430000/", day(3))
+            .await
+            .expect("levels")
+            .is_empty());
+    }
+}

@@ -1,7 +1,8 @@
 //! # fangkong-store
 //!
 //! The storage contract: what the service layer needs from a database, split
-//! by area ([`RegionStore`], [`ReportStore`], [`UserStore`], [`AuditStore`])
+//! by area ([`RegionStore`], [`ReportStore`], [`UserStore`], [`AuditStore`],
+//! [`AnalyticsStore`])
 //! for reads, and one [`WriteTx`] for every write, so that a change, its
 //! roll-up and its audit entry commit together or not at all.
 //!
@@ -10,6 +11,8 @@
 //!   `fangkong-store-postgres`) implements the contract with its own migrations;
 //! - the engines store what they are given: hashing, validation, roll-up rules
 //!   and authorization live in the service layer, once.
+
+pub mod analytics;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -20,6 +23,9 @@ use fangkong_domain::form::Values;
 use fangkong_domain::region::{Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus};
 use fangkong_domain::user::Role;
+
+pub use analytics::{Alert, AlertFilter, RiskChange, RiskRow};
+use fangkong_domain::alert::{AlertStatus, AlertVerdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -213,6 +219,34 @@ pub trait ReportStore: Send + Sync {
     async fn reviews(&self, key: &ReportKey) -> Result<Vec<Review>>;
     /// Report versions in chain order with `seq > after`, at most `limit`.
     async fn report_chain(&self, after: i64, limit: u32) -> Result<Vec<ReportVersion>>;
+    /// The figures of every region at `level` in the subtree at `path` for
+    /// each day of `[from, to]` that has one (own report, else roll-up), by
+    /// region then date: the input of analyses over many regions at once.
+    async fn level_figures(
+        &self,
+        form: &str,
+        path: &str,
+        level: Level,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(RegionCode, DayFigure)>>;
+}
+
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync {
+    /// Alerts in a subtree, newest signal first.
+    async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>>;
+    async fn alert(&self, id: i64) -> Result<Option<Alert>>;
+    /// The risk level of every assessed region in the subtree at `path` on `date`.
+    async fn risk_levels_on(&self, path: &str, date: NaiveDate) -> Result<Vec<RiskRow>>;
+    /// Days in `[from, to]` on which a region in the subtree changed level, newest first.
+    async fn risk_changes(
+        &self,
+        path: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<RiskChange>>;
 }
 
 #[async_trait]
@@ -237,7 +271,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything a database offers; engines implement it, the service holds an `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: RegionStore + ReportStore + UserStore + AuditStore {
+pub trait Store: RegionStore + ReportStore + UserStore + AuditStore + AnalyticsStore {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Begin a write transaction. On PostgreSQL several may run at once; the
@@ -304,6 +338,25 @@ pub trait WriteTx: Send {
     /// Recompute the roll-ups of a form for whole days from the current reports.
     async fn rebuild_rollups(&mut self, form: &str, dates: &[NaiveDate]) -> Result<()>;
     async fn insert_review(&mut self, review: &Review) -> Result<()>;
+
+    /// Alerts of a form whose signal lasted until `since` or later (to extend them).
+    async fn alerts_since(&mut self, form: &str, since: NaiveDate) -> Result<Vec<Alert>>;
+    /// Store a new alert (its `id` is ignored); returns the id given.
+    async fn insert_alert(&mut self, alert: &Alert) -> Result<i64>;
+    /// Extend a signal to a later day, with the figures of its peak.
+    async fn extend_alert(&mut self, alert: &Alert) -> Result<()>;
+    /// Acknowledge or close an alert.
+    async fn set_alert_status(
+        &mut self,
+        id: i64,
+        status: AlertStatus,
+        verdict: Option<AlertVerdict>,
+        note: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Store (or replace) regions' risk levels for their days.
+    async fn put_risk_levels(&mut self, rows: &[RiskRow]) -> Result<()>;
 
     async fn commit(self: Box<Self>) -> Result<()>;
 }
