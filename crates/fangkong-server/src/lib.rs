@@ -72,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::reports::router())
         .merge(api::rollup::router())
         .merge(api::bulletin::router())
+        .merge(api::analytics::router())
         .merge(api::audit::router())
         .merge(api::users::router())
         .merge(openapi::router())

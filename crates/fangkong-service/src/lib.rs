@@ -12,6 +12,7 @@
 //! - every write commits together with its audit entry, in one transaction;
 //! - only the storage contract is used (`Arc<dyn Store>`), never an engine.
 
+pub mod analytics;
 pub mod audit;
 pub mod bulletin;
 pub mod demo;

@@ -80,6 +80,9 @@ pub enum Command {
     /// The audit trail: verify the chains, read the log.
     #[command(subcommand)]
     Audit(commands::user::AuditCommand),
+    /// Risk assessment: curves, growth, Rt, forecasts, alerts, risk levels.
+    #[command(subcommand)]
+    Analyze(commands::analyze::AnalyzeCommand),
     /// Measure ingestion and roll-up at national size.
     #[command(subcommand)]
     Bench(bench::BenchCommand),

@@ -1,6 +1,7 @@
 //! The API's features, one module each with its request and response types
 //! and a `pub fn router()`; and the small types several of them share.
 
+pub mod analytics;
 pub mod audit;
 pub mod bulletin;
 pub mod forms;

@@ -1,6 +1,7 @@
 //! One module per group of commands. Each parses its arguments, calls the
 //! service and prints; none holds business rules.
 
+pub mod analyze;
 pub mod import;
 pub mod regions;
 pub mod report;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Regions(cmd) => regions::regions(&g, cmd).await,
         Command::User(cmd) => user::user(&g, cmd).await,
         Command::Audit(cmd) => user::audit(&g, cmd).await,
+        Command::Analyze(cmd) => analyze::analyze(&g, cmd).await,
         Command::Bench(cmd) => crate::bench::bench(&g, cmd).await,
     };
     result.map_err(explain)

@@ -1,0 +1,880 @@
+//! Risk assessment and early warning (R9): epidemic curves, growth, Rt,
+//! forecasts, aberration alerts and county risk levels over the reports.
+//!
+//! The numbers come from `fangkong-analytics`; this module reads the series
+//! they need (scoped to the principal's jurisdiction), turns dates into
+//! indices and back, and stores what must be remembered: alerts, which are
+//! raised once per signal and then acknowledged and closed with a verdict,
+//! and each county's daily risk level.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate};
+use serde_json::json;
+
+use fangkong_analytics::aberration::{self, Assessment, Ears, EarsMethod, MovingPercentile};
+use fangkong_analytics::epicurve::{moving_average, Alignment};
+use fangkong_analytics::growth::{self, ConfidenceLevel, DoublingTime};
+use fangkong_analytics::risk::{self, CountyDay, RiskRules, Tally};
+pub use fangkong_analytics::rt::RtConfig;
+use fangkong_analytics::rt::{self, Incidence, TooUncertain};
+use fangkong_analytics::serial_interval::SerialInterval;
+use fangkong_domain::alert::{AlertMethod, AlertStatus, AlertVerdict, RiskLevel};
+use fangkong_domain::form::{FieldKind, Form};
+use fangkong_domain::region::{Level, Region, RegionCode};
+use fangkong_domain::report::now_millis;
+use fangkong_domain::FieldError;
+use fangkong_store::{Alert, AlertFilter, DayFigure, RiskChange, RiskRow};
+
+use crate::audit::append_audit;
+use crate::reports::epoch;
+use crate::{Principal, Result, Service, ServiceError};
+
+/// The form and field the epidemiological methods read by default.
+pub const CASES_FORM: &str = "epidemic";
+pub const CASES_FIELD: &str = "new_confirmed";
+
+/// A serial interval as a caller gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SiSpec {
+    /// A gamma distribution (mean, sd in days), discretised as EpiEstim does.
+    Gamma { mean: f64, sd: f64 },
+    /// Daily weights from day 0 (which must be 0).
+    Discrete(Vec<f64>),
+}
+
+impl Default for SiSpec {
+    /// COVID-19: mean 4.7 days, sd 2.9 (Nishiura, Linton & Akhmetzhanov,
+    /// Int J Infect Dis 2020;93:284–286).
+    fn default() -> Self {
+        SiSpec::Gamma { mean: 4.7, sd: 2.9 }
+    }
+}
+
+impl SiSpec {
+    pub fn parse(&self) -> Result<SerialInterval> {
+        match self {
+            SiSpec::Gamma { mean, sd } => SerialInterval::gamma(*mean, *sd)
+                .map_err(|e| FieldError::new("si_mean", e.to_string()).into()),
+            SiSpec::Discrete(w) => SerialInterval::discrete(w)
+                .map_err(|e| FieldError::new("si_file", e.to_string()).into()),
+        }
+    }
+}
+
+/// A region's daily counts of one field, one value per day of `[from, to]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailySeries {
+    pub region: Region,
+    pub form: String,
+    pub field: String,
+    pub from: NaiveDate,
+    /// Days without a figure count as 0 here; `reported` says which had one.
+    pub counts: Vec<i64>,
+    pub reported: Vec<bool>,
+}
+
+impl DailySeries {
+    pub fn date(&self, i: usize) -> NaiveDate {
+        self.from + Duration::days(i as i64)
+    }
+}
+
+/// One day of an epidemic curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveDay {
+    pub date: NaiveDate,
+    pub count: i64,
+    /// Whether a figure was filed (or rolled up) for the day.
+    pub reported: bool,
+    /// The 7-day trailing average (from the 7th day on).
+    pub average7: Option<f64>,
+    pub cumulative: i64,
+}
+
+/// One Rt window, dated by its last day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtRow {
+    pub start: NaiveDate,
+    pub date: NaiveDate,
+    pub cases: u64,
+    pub mean: f64,
+    pub sd: f64,
+    pub median: f64,
+    pub q025: f64,
+    pub q975: f64,
+    /// Why the estimate should not be shown, if it should not.
+    pub too_uncertain: Option<&'static str>,
+}
+
+/// The exponential growth rate over a window, with its doubling or halving time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrowthReport {
+    pub region: Region,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub cases: i64,
+    /// Per day, with its confidence interval.
+    pub rate: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub level: f64,
+    /// `doubling`, `halving` or `flat`.
+    pub trend: &'static str,
+    /// Days, with the interval (`upper` is `None` when the rate's interval reaches 0).
+    pub time: Option<f64>,
+    pub time_lower: Option<f64>,
+    pub time_upper: Option<f64>,
+}
+
+/// What a run of the aberration methods did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AlertRun {
+    /// Series examined (regions × fields × methods).
+    pub series: usize,
+    pub raised: usize,
+    pub extended: usize,
+}
+
+/// The risk levels of the counties in a region on a day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskReport {
+    pub region: Region,
+    pub date: NaiveDate,
+    pub tally: Tally,
+    pub levels: Vec<(RiskRow, String)>,
+    pub changes: Vec<(RiskChange, String)>,
+}
+
+/// Days of history the daily alert run reads when no earlier years exist.
+const RECENT_DAYS: i64 = 60;
+/// Alarm days at most this many days apart are one signal.
+const MERGE_GAP: usize = 1;
+
+impl Service {
+    /// A region's daily counts of one field over `[from, to]`.
+    pub async fn daily_series(
+        &self,
+        who: &Principal,
+        region_code: &str,
+        form: &str,
+        field: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<DailySeries> {
+        let region = self.region_in_scope(who, region_code).await?;
+        self.series_of(region, form, field, from, to).await
+    }
+
+    async fn series_of(
+        &self,
+        region: Region,
+        form: &str,
+        field: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<DailySeries> {
+        if from > to {
+            return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
+        }
+        let (form, index) = self.field_of(form, field)?;
+        let figures = self
+            .store
+            .figures(&form.name, &region.code, from, to)
+            .await?;
+        let days = day_count(from, to);
+        let mut counts = vec![0; days];
+        let mut reported = vec![false; days];
+        for f in figures {
+            let i = day_count(from, f.date) - 1;
+            counts[i] = f.values.get(index);
+            reported[i] = true;
+        }
+        Ok(DailySeries {
+            region,
+            form: form.name.clone(),
+            field: field.to_owned(),
+            from,
+            counts,
+            reported,
+        })
+    }
+
+    /// The series of a region from its first figure up to `to` (empty when none).
+    async fn history_of(
+        &self,
+        region: Region,
+        form: &str,
+        field: &str,
+        to: NaiveDate,
+    ) -> Result<DailySeries> {
+        let first = self
+            .store
+            .figures(form, &region.code, epoch(), to)
+            .await?
+            .first()
+            .map_or(to, |f| f.date);
+        self.series_of(region, form, field, first, to).await
+    }
+
+    fn field_of(&self, form: &str, field: &str) -> Result<(&Form, usize)> {
+        let form = self.form(form)?;
+        let index = form.field_index(field).ok_or_else(|| {
+            FieldError::new(
+                "field",
+                format!(
+                    "form {} has no field {field} (it has {})",
+                    form.name,
+                    form.field_list()
+                ),
+            )
+        })?;
+        Ok((form, index))
+    }
+
+    /// The epidemic curve of a region: daily counts, 7-day averages, cumulative.
+    pub async fn curve(
+        &self,
+        who: &Principal,
+        region_code: &str,
+        form: &str,
+        field: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<CurveDay>> {
+        let region = self.region_in_scope(who, region_code).await?;
+        // Six days before `from`, so the first day shown has its average.
+        let series = self
+            .series_of(region, form, field, from - Duration::days(6), to)
+            .await?;
+        let before = self
+            .store
+            .figures(
+                &series.form,
+                &series.region.code,
+                epoch(),
+                from - Duration::days(7),
+            )
+            .await?;
+        let (_, index) = self.field_of(form, field)?;
+        let mut cumulative: i64 = before.iter().map(|f| f.values.get(index)).sum();
+        let averages = moving_average(&series.counts, Alignment::Trailing);
+        let mut out = Vec::with_capacity(series.counts.len());
+        for (i, &count) in series.counts.iter().enumerate() {
+            cumulative += count;
+            if i >= 6 {
+                out.push(CurveDay {
+                    date: series.date(i),
+                    count,
+                    reported: series.reported[i],
+                    average7: averages[i],
+                    cumulative,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rt by Cori et al. (2013) over the region's daily new confirmed cases,
+    /// one row per window whose last day lies in `[from, to]`. The whole
+    /// history before `from` counts towards the infectiousness.
+    pub async fn rt(
+        &self,
+        who: &Principal,
+        region_code: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        si: &SiSpec,
+        config: &RtConfig,
+    ) -> Result<Vec<RtRow>> {
+        if from > to {
+            return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
+        }
+        let si = si.parse()?;
+        let region = self.region_in_scope(who, region_code).await?;
+        let series = self.history_of(region, CASES_FORM, CASES_FIELD, to).await?;
+        let local: Vec<u32> = series
+            .counts
+            .iter()
+            .map(|&c| u32::try_from(c.max(0)).unwrap_or(u32::MAX))
+            .collect();
+        let estimates = rt::estimate_r(Incidence::local_only(&local), &si, config);
+        Ok(estimates
+            .into_iter()
+            .map(|e| RtRow {
+                start: series.date(e.t_start),
+                date: series.date(e.t_end),
+                cases: e.local_cases,
+                mean: e.mean,
+                sd: e.sd,
+                median: e.median,
+                q025: e.q025,
+                q975: e.q975,
+                too_uncertain: e.too_uncertain.map(uncertain_reason),
+            })
+            .filter(|r| r.date >= from && r.date <= to)
+            .collect())
+    }
+
+    /// The exponential growth rate of daily new confirmed cases over `[from, to]`.
+    pub async fn growth(
+        &self,
+        who: &Principal,
+        region_code: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        level: f64,
+    ) -> Result<GrowthReport> {
+        let level =
+            ConfidenceLevel::new(level).map_err(|e| FieldError::new("level", e.to_string()))?;
+        let series = self
+            .daily_series(who, region_code, CASES_FORM, CASES_FIELD, from, to)
+            .await?;
+        let counts: Vec<f64> = series.counts.iter().map(|&c| c as f64).collect();
+        let g = growth::growth_rate(&counts, level).map_err(|e| {
+            FieldError::new("from", format!("no growth rate over {from}…{to}: {e}"))
+        })?;
+        let (trend, time) = match g.doubling_time() {
+            DoublingTime::Doubling(t) => ("doubling", Some(t)),
+            DoublingTime::Halving(t) => ("halving", Some(t)),
+            DoublingTime::Flat => ("flat", None),
+        };
+        Ok(GrowthReport {
+            region: series.region,
+            from,
+            to,
+            cases: series.counts.iter().sum(),
+            rate: g.r,
+            lower: g.lower,
+            upper: g.upper,
+            level: level.get(),
+            trend,
+            time: time.map(|t| t.days),
+            time_lower: time.map(|t| t.lower),
+            time_upper: time.and_then(|t| t.upper),
+        })
+    }
+
+    /// Run the aberration methods over every county below `region_code` for
+    /// `day`, for each additive field of each form, and raise an alert for
+    /// each new signal (extending the alert of a signal that goes on).
+    pub async fn run_alerts(
+        &self,
+        who: &Principal,
+        region_code: &str,
+        day: NaiveDate,
+    ) -> Result<AlertRun> {
+        if !who.role.may_write() {
+            return Err(ServiceError::Forbidden(format!(
+                "role {} cannot run the alerts",
+                who.role
+            )));
+        }
+        let root = self.region_in_scope(who, region_code).await?;
+        let mut run = AlertRun::default();
+        for form in self.forms.clone() {
+            let r = self.run_form_alerts(who, &root, &form, day).await?;
+            run.series += r.series;
+            run.raised += r.raised;
+            run.extended += r.extended;
+        }
+        Ok(run)
+    }
+
+    async fn run_form_alerts(
+        &self,
+        who: &Principal,
+        root: &Region,
+        form: &Form,
+        day: NaiveDate,
+    ) -> Result<AlertRun> {
+        let cidars = MovingPercentile::cidars();
+        // Earlier years give the CIDARS baseline; a new disease has only the recent past.
+        let years_back = day - Duration::days(cidars.required_history() as i64);
+        let has_years = !self
+            .store
+            .figures(
+                &form.name,
+                &root.code,
+                years_back,
+                years_back + Duration::days(14),
+            )
+            .await?
+            .is_empty();
+        let (percentile, from) = if has_years {
+            (cidars, years_back)
+        } else {
+            (
+                MovingPercentile::recent(),
+                day - Duration::days(RECENT_DAYS),
+            )
+        };
+        let rows = self
+            .store
+            .level_figures(&form.name, &root.path, Level::County, from, day)
+            .await?;
+        let fields: Vec<(usize, &str)> = form
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.kind == FieldKind::Additive)
+            .map(|(i, f)| (i, f.name.as_str()))
+            .collect();
+        let days = day_count(from, day);
+        let detectors = detectors(percentile);
+
+        let mut existing: HashMap<(String, RegionCode, AlertMethod), Alert> = HashMap::new();
+        let mut tx = self.store.begin().await?;
+        let since = day - Duration::days(days as i64);
+        for a in tx.alerts_since(&form.name, since).await? {
+            let key = (a.field.clone(), a.region.clone(), a.method);
+            match existing.get(&key) {
+                Some(b) if b.last_day >= a.last_day => {}
+                _ => {
+                    existing.insert(key, a);
+                }
+            }
+        }
+
+        let mut run = AlertRun::default();
+        let now = now_millis();
+        for (region, figures) in group_by_region(&rows) {
+            for &(index, field) in &fields {
+                let counts = dense(figures, from, days, index);
+                for (method, detector) in &detectors {
+                    run.series += 1;
+                    let assessed = detector.run_last(&counts, days);
+                    let Some(signal) = aberration::signals(&assessed, MERGE_GAP)
+                        .into_iter()
+                        .find(|s| s.last == days - 1)
+                    else {
+                        continue;
+                    };
+                    let Some(peak) = assessed[signal.peak] else {
+                        continue;
+                    };
+                    let first_day = from + Duration::days(signal.first as i64);
+                    let key = (field.to_owned(), region.clone(), *method);
+                    let alert = Alert {
+                        id: 0,
+                        form: form.name.clone(),
+                        field: field.to_owned(),
+                        region: region.clone(),
+                        method: *method,
+                        first_day,
+                        last_day: day,
+                        observed: detector.observed(&counts, signal.peak),
+                        expected: detector.expected(&counts, signal.peak, &peak),
+                        statistic: peak.statistic,
+                        threshold: peak.threshold,
+                        status: AlertStatus::Open,
+                        verdict: None,
+                        note: String::new(),
+                        raised_at: now,
+                        updated_at: now,
+                        acknowledged_by: None,
+                        closed_by: None,
+                    };
+                    match existing.get(&key) {
+                        // The same signal, seen again (or on a later day): extend it.
+                        Some(old) if old.last_day >= first_day - Duration::days(1) => {
+                            if old.last_day < day {
+                                tx.extend_alert(&Alert {
+                                    id: old.id,
+                                    first_day: old.first_day,
+                                    raised_at: old.raised_at,
+                                    ..alert
+                                })
+                                .await?;
+                                run.extended += 1;
+                            }
+                        }
+                        _ => {
+                            tx.insert_alert(&alert).await?;
+                            run.raised += 1;
+                        }
+                    }
+                }
+            }
+        }
+        append_audit(
+            tx.as_mut(),
+            &who.username,
+            "alerts.run",
+            "alerts",
+            &format!("alerts/{}/{}/{day}", form.name, root.code),
+            None,
+            Some(json!({ "series": run.series, "raised": run.raised, "extended": run.extended })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    /// Alerts in a region's subtree (the unit responsible and every level above see them).
+    pub async fn alerts(
+        &self,
+        who: &Principal,
+        region_code: &str,
+        statuses: Vec<AlertStatus>,
+        since: Option<NaiveDate>,
+        limit: u32,
+    ) -> Result<Vec<Alert>> {
+        let region = self.region_in_scope(who, region_code).await?;
+        Ok(self
+            .store
+            .alerts(&AlertFilter {
+                path: region.path,
+                statuses,
+                since,
+                limit: limit.clamp(1, 10_000),
+            })
+            .await?)
+    }
+
+    /// Acknowledge an open alert: someone responsible has seen it.
+    pub async fn acknowledge_alert(&self, who: &Principal, id: i64, note: &str) -> Result<Alert> {
+        self.set_alert(who, id, AlertStatus::Acknowledged, None, note)
+            .await
+    }
+
+    /// Close an alert with a verdict, so each method's precision can be measured.
+    pub async fn close_alert(
+        &self,
+        who: &Principal,
+        id: i64,
+        verdict: AlertVerdict,
+        note: &str,
+    ) -> Result<Alert> {
+        self.set_alert(who, id, AlertStatus::Closed, Some(verdict), note)
+            .await
+    }
+
+    async fn set_alert(
+        &self,
+        who: &Principal,
+        id: i64,
+        status: AlertStatus,
+        verdict: Option<AlertVerdict>,
+        note: &str,
+    ) -> Result<Alert> {
+        if !who.role.may_write() {
+            return Err(ServiceError::Forbidden(format!(
+                "role {} cannot handle alerts",
+                who.role
+            )));
+        }
+        let alert = self
+            .store
+            .alert(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("alert {id}")))?;
+        // Out of jurisdiction reads as not found: no hint that it exists.
+        let region = self.region(alert.region.as_str()).await?;
+        if !who.covers(&region) {
+            return Err(ServiceError::NotFound(format!("alert {id}")));
+        }
+        match (alert.status, status) {
+            (AlertStatus::Closed, _) => {
+                return Err(ServiceError::Conflict(format!(
+                    "alert {id} is closed already"
+                )))
+            }
+            (AlertStatus::Acknowledged, AlertStatus::Acknowledged) => {
+                return Err(ServiceError::Conflict(format!(
+                    "alert {id} is acknowledged already"
+                )))
+            }
+            _ => {}
+        }
+        let note = note.trim();
+        let mut tx = self.store.begin().await?;
+        let at = now_millis();
+        tx.set_alert_status(id, status, verdict, note, &who.username, at)
+            .await?;
+        append_audit(
+            tx.as_mut(),
+            &who.username,
+            if status == AlertStatus::Closed {
+                "alert.close"
+            } else {
+                "alert.acknowledge"
+            },
+            "alert",
+            &format!("alert/{id}"),
+            Some(json!({ "status": alert.status.name() })),
+            Some(json!({
+                "status": status.name(),
+                "verdict": verdict.map(AlertVerdict::name),
+                "note": note,
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        self.store
+            .alert(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("alert {id}")))
+    }
+
+    /// Decide and store the risk level of every county below `region_code`
+    /// for each day of `[from, to]` (the rules' defaults: 14 days, 50 cases).
+    /// Clusters come from the line list; until a region has one, none is known.
+    pub async fn assess_risk(
+        &self,
+        who: &Principal,
+        region_code: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<usize> {
+        if !who.role.may_write() {
+            return Err(ServiceError::Forbidden(format!(
+                "role {} cannot assess risk",
+                who.role
+            )));
+        }
+        if from > to {
+            return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
+        }
+        let root = self.region_in_scope(who, region_code).await?;
+        let (form, index) = self.field_of(CASES_FORM, CASES_FIELD)?;
+        let rules = RiskRules::default();
+        let start = from - Duration::days(rules.window_days() as i64);
+        let rows = self
+            .store
+            .level_figures(&form.name, &root.path, Level::County, epoch(), to)
+            .await?;
+        let by_region: HashMap<&RegionCode, &[(RegionCode, DayFigure)]> =
+            group_by_region(&rows).into_iter().collect();
+        let counties = self
+            .store
+            .regions_at_level(&root.path, Level::County)
+            .await?;
+        let days = day_count(start, to);
+        let skip = day_count(start, from) - 1;
+        let mut out = Vec::with_capacity(counties.len() * (days - skip));
+        for county in &counties {
+            let figures = by_region.get(&county.code).copied().unwrap_or(&[]);
+            let before: i64 = figures
+                .iter()
+                .filter(|(_, f)| f.date < start)
+                .map(|(_, f)| f.values.get(index).max(0))
+                .sum();
+            let counts = dense(figures, start, days, index);
+            let county_days: Vec<CountyDay> = counts
+                .iter()
+                .map(|&c| CountyDay {
+                    new_confirmed: c as i64,
+                    cluster: false,
+                })
+                .collect();
+            for (i, d) in risk::levels(&county_days, before, &rules)
+                .into_iter()
+                .enumerate()
+                .skip(skip)
+            {
+                out.push(RiskRow {
+                    region: county.code.clone(),
+                    date: start + Duration::days(i as i64),
+                    level: d.level,
+                    new_in_window: d.facts.new_in_window,
+                    cumulative: d.facts.cumulative,
+                    cluster: d.facts.cluster_in_window,
+                });
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        tx.put_risk_levels(&out).await?;
+        append_audit(
+            tx.as_mut(),
+            &who.username,
+            "risk.assess",
+            "risk",
+            &format!("risk/{}/{from}/{to}", root.code),
+            None,
+            Some(json!({ "counties": counties.len(), "rows": out.len() })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(out.len())
+    }
+
+    /// The counties' risk levels below a region on a day, counted per level,
+    /// with the changes of the 30 days up to it.
+    pub async fn risk(
+        &self,
+        who: &Principal,
+        region_code: &str,
+        date: NaiveDate,
+    ) -> Result<RiskReport> {
+        let region = self.region_in_scope(who, region_code).await?;
+        let rows = self.store.risk_levels_on(&region.path, date).await?;
+        let changes = self
+            .store
+            .risk_changes(&region.path, date - Duration::days(30), date, 500)
+            .await?;
+        let mut codes: Vec<RegionCode> = rows.iter().map(|r| r.region.clone()).collect();
+        codes.extend(changes.iter().map(|c| c.row.region.clone()));
+        codes.sort();
+        codes.dedup();
+        let names: HashMap<RegionCode, String> = self
+            .store
+            .regions(&codes)
+            .await?
+            .into_iter()
+            .map(|r| (r.code, r.name))
+            .collect();
+        let name = |c: &RegionCode| names.get(c).cloned().unwrap_or_default();
+        Ok(RiskReport {
+            tally: risk::tally(rows.iter().map(|r| r.level)),
+            levels: rows
+                .into_iter()
+                .map(|r| {
+                    let n = name(&r.region);
+                    (r, n)
+                })
+                .collect(),
+            changes: changes
+                .into_iter()
+                .map(|c| {
+                    let n = name(&c.row.region);
+                    (c, n)
+                })
+                .collect(),
+            region,
+            date,
+        })
+    }
+}
+
+/// A risk level's words, for callers that print it.
+pub fn risk_label(level: RiskLevel, zh: bool) -> &'static str {
+    if zh {
+        level.label_zh()
+    } else {
+        level.label_en()
+    }
+}
+
+fn uncertain_reason(t: TooUncertain) -> &'static str {
+    match t {
+        TooUncertain::BeforeOneMeanSi => "window ends within one mean serial interval",
+        TooUncertain::InfectivityBelowPrior => "too little infectiousness before the window",
+        TooUncertain::PosteriorCv => "too few cases in the window",
+    }
+}
+
+/// Days in `[from, to]` (1 when `from == to`).
+fn day_count(from: NaiveDate, to: NaiveDate) -> usize {
+    usize::try_from((to - from).num_days() + 1).unwrap_or(0)
+}
+
+/// Rows ordered by region, grouped.
+fn group_by_region(
+    rows: &[(RegionCode, DayFigure)],
+) -> Vec<(&RegionCode, &[(RegionCode, DayFigure)])> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=rows.len() {
+        if i == rows.len() || rows[i].0 != rows[start].0 {
+            out.push((&rows[start].0, &rows[start..i]));
+            start = i;
+        }
+    }
+    out
+}
+
+/// One field of a region's figures as a dense daily series from `from`.
+fn dense(
+    figures: &[(RegionCode, DayFigure)],
+    from: NaiveDate,
+    days: usize,
+    index: usize,
+) -> Vec<f64> {
+    let mut counts = vec![0.0; days];
+    for (_, f) in figures {
+        if let Ok(i) = usize::try_from((f.date - from).num_days()) {
+            if i < days {
+                counts[i] = f.values.get(index) as f64;
+            }
+        }
+    }
+    counts
+}
+
+/// The methods of the daily run.
+enum Detector {
+    Ears(Ears),
+    Percentile(MovingPercentile),
+}
+
+fn detectors(percentile: MovingPercentile) -> Vec<(AlertMethod, Detector)> {
+    vec![
+        (
+            AlertMethod::EarsC1,
+            Detector::Ears(Ears::new(EarsMethod::C1)),
+        ),
+        (
+            AlertMethod::EarsC2,
+            Detector::Ears(Ears::new(EarsMethod::C2)),
+        ),
+        (
+            AlertMethod::EarsC3,
+            Detector::Ears(Ears::new(EarsMethod::C3)),
+        ),
+        (AlertMethod::Cidars, Detector::Percentile(percentile)),
+    ]
+}
+
+impl Detector {
+    /// Assessments of the last days only (enough to find the signal that
+    /// reaches the last day); earlier days are `None`.
+    fn run_last(&self, counts: &[f64], days: usize) -> Vec<Option<Assessment>> {
+        const LOOK_BACK: usize = 14;
+        let mut out = vec![None; days];
+        for (t, slot) in out
+            .iter_mut()
+            .enumerate()
+            .skip(days.saturating_sub(LOOK_BACK))
+        {
+            *slot = match self {
+                Detector::Ears(e) => e.assess(counts, t),
+                Detector::Percentile(p) => p.assess(counts, t),
+            };
+        }
+        out
+    }
+
+    /// What was observed on day `t`: the day's count, or the window's for the percentile method.
+    fn observed(&self, counts: &[f64], t: usize) -> f64 {
+        match self {
+            Detector::Ears(_) => counts[t],
+            Detector::Percentile(p) => {
+                let w = p.window_days().min(t + 1);
+                counts[t + 1 - w..=t].iter().sum()
+            }
+        }
+    }
+
+    /// What the baseline expected on day `t`: its mean for EARS, the
+    /// percentile itself for the moving percentile method.
+    fn expected(&self, counts: &[f64], t: usize, a: &Assessment) -> f64 {
+        match self {
+            Detector::Ears(e) => {
+                let guard = match e.method() {
+                    EarsMethod::C1 => 0,
+                    EarsMethod::C2 | EarsMethod::C3 => 2,
+                };
+                let end = t.saturating_sub(guard);
+                let start = end.saturating_sub(e.baseline_days());
+                let base = &counts[start..end];
+                if base.is_empty() {
+                    0.0
+                } else {
+                    base.iter().sum::<f64>() / base.len() as f64
+                }
+            }
+            Detector::Percentile(_) => a.threshold,
+        }
+    }
+}
