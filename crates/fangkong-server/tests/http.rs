@@ -285,6 +285,7 @@ on_both_engines!(
     bulletin_health_and_openapi,
     csv_import_all_or_nothing,
     grid_worker_files_a_zero_report,
+    analytics_for_the_dashboard,
 );
 
 /// A grid worker in a village files the day's zero report; the county sees
@@ -1330,5 +1331,155 @@ async fn csv_import_all_or_nothing(app: TestApp) -> Result<TestApp> {
     let report = report.ok(200)?;
     assert_eq!(report["history"].as_array().map(Vec::len), Some(1));
     assert_eq!(report["current"]["source"], "import");
+    Ok(app)
+}
+
+/// Rt, risk and alerts through the API, each in the caller's jurisdiction:
+/// a county acknowledges and closes its own alert, a neighbour cannot.
+async fn analytics_for_the_dashboard(app: TestApp) -> Result<TestApp> {
+    let national = app.user("nation", Role::National, "000000").await?;
+    let jiangan = app.user("jiangan", Role::County, "420102").await?;
+    let jianghan = app.user("jianghan", Role::County, "420103").await?;
+    // Three weeks of a growing outbreak in 江岸区, then a jump.
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).ok_or_else(|| anyhow!("date"))?;
+    for i in 0..22 {
+        let n = if i == 21 { 90 } else { 2 + i / 2 };
+        let date = (start + chrono::Duration::days(i)).to_string();
+        app.post(
+            Some(&jiangan),
+            "/api/v1/reports",
+            &epidemic("420102", &date, n),
+        )
+        .await?
+        .ok(201)?;
+    }
+    let rt = app
+        .get(
+            Some(&jiangan),
+            "/api/v1/analytics/rt?region=420102&from=2020-01-15&to=2020-01-22",
+        )
+        .await?;
+    let rows = rt
+        .ok(200)?
+        .as_array()
+        .ok_or_else(|| anyhow!("{}", rt.text))?;
+    ensure!(rows.len() == 8, "{}", rt.text);
+    ensure!(
+        rows[7]["date"] == "2020-01-22" && rows[7]["mean"].as_f64() > Some(1.0),
+        "{}",
+        rt.text
+    );
+    app.get(Some(&jianghan), "/api/v1/analytics/rt?region=420102")
+        .await?
+        .refused(403, "forbidden")?;
+    let half = app
+        .get(
+            Some(&jiangan),
+            "/api/v1/analytics/rt?region=420102&si_mean=4.7",
+        )
+        .await?;
+    half.refused(422, "invalid")?;
+    ensure!(half.field() == "si_sd", "{}", half.text);
+
+    let run = app
+        .post(
+            Some(&national),
+            "/api/v1/analytics/alerts/run",
+            &json!({"date": "2020-01-22"}),
+        )
+        .await?;
+    ensure!(run.ok(200)?["raised"].as_u64() > Some(0), "{}", run.text);
+    let mine = app
+        .get(Some(&jiangan), "/api/v1/analytics/alerts?status=open")
+        .await?;
+    let list = mine
+        .ok(200)?
+        .as_array()
+        .ok_or_else(|| anyhow!("{}", mine.text))?;
+    ensure!(
+        !list.is_empty() && list.iter().all(|a| a["region_code"] == "420102"),
+        "{}",
+        mine.text
+    );
+    let id = list[0]["id"].as_i64().ok_or_else(|| anyhow!("no id"))?;
+    let theirs = app.get(Some(&jianghan), "/api/v1/analytics/alerts").await?;
+    ensure!(
+        theirs.ok(200)?.as_array().map(Vec::len) == Some(0),
+        "{}",
+        theirs.text
+    );
+    app.post(
+        Some(&jianghan),
+        &format!("/api/v1/analytics/alerts/{id}/close"),
+        &json!({"verdict": "false_alarm"}),
+    )
+    .await?
+    .refused(404, "not_found")?;
+    app.post(
+        Some(&jiangan),
+        &format!("/api/v1/analytics/alerts/{id}/close"),
+        &json!({"verdict": "maybe"}),
+    )
+    .await?
+    .refused(422, "invalid")?;
+    let closed = app
+        .post(
+            Some(&jiangan),
+            &format!("/api/v1/analytics/alerts/{id}/close"),
+            &json!({"verdict": "true_signal", "note": "family cluster"}),
+        )
+        .await?;
+    ensure!(
+        closed.ok(200)?["status"] == "closed" && closed.body["verdict"] == "true_signal",
+        "{}",
+        closed.text
+    );
+    app.post(
+        Some(&jiangan),
+        &format!("/api/v1/analytics/alerts/{id}/close"),
+        &json!({"verdict": "true_signal"}),
+    )
+    .await?
+    .refused(409, "conflict")?;
+
+    app.service
+        .assess_risk(
+            &app.system,
+            "420100",
+            start,
+            start + chrono::Duration::days(21),
+        )
+        .await?;
+    let risk = app
+        .get(
+            Some(&national),
+            "/api/v1/analytics/risk?region=420100&date=2020-01-22",
+        )
+        .await?;
+    let body = risk.ok(200)?;
+    ensure!(
+        body["medium"] == 1 && body["high"] == 0 && body["low"].as_u64() == Some(12),
+        "{}",
+        risk.text
+    );
+    ensure!(
+        body["counties"].as_array().map(Vec::len) == Some(13),
+        "{}",
+        risk.text
+    );
+    let county = body["counties"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["code"] == "420102"))
+        .ok_or_else(|| anyhow!("{}", risk.text))?;
+    ensure!(
+        county["level"] == "medium" && county["label_zh"] == "中风险",
+        "{}",
+        risk.text
+    );
+    let doc = app.get(None, "/api/openapi.json").await?;
+    ensure!(
+        doc.ok(200)?["paths"]["/api/v1/analytics/rt"].is_object(),
+        "rt is documented"
+    );
     Ok(app)
 }

@@ -511,6 +511,20 @@ impl Service {
         Ok(run)
     }
 
+    /// The daily run over the whole country, as the program itself: the
+    /// alerts for `day` and the counties' risk levels for `day` and the day
+    /// before (late reports change yesterday's figures).
+    pub async fn daily_assessment(&self, day: NaiveDate) -> Result<(AlertRun, usize)> {
+        let system = self.system().await?;
+        let nation = self.nation().await?;
+        let code = nation.code.to_string();
+        let run = self.run_alerts(&system, &code, day).await?;
+        let assessed = self
+            .assess_risk(&system, &code, day - Duration::days(1), day)
+            .await?;
+        Ok((run, assessed))
+    }
+
     /// Alerts in a region's subtree (the unit responsible and every level above see them).
     pub async fn alerts(
         &self,

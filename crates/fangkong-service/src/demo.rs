@@ -59,6 +59,8 @@ pub const DEMO_PASSWORD: &str = "fangkong2020";
 
 /// The days the demo covers, ending today.
 pub const DEMO_DAYS: i64 = 28;
+/// The alerts are run for this many of the last days.
+const ALERT_DAYS: usize = 14;
 const SOURCE_COUNTY: &str = "420103";
 const WUHAN: &str = "420100";
 const HUBEI: &str = "420000";
@@ -76,6 +78,8 @@ pub struct DemoSummary {
     pub users: Vec<String>,
     /// The village the `grid` user works in.
     pub grid_village: String,
+    /// Alerts the aberration methods raised over the last days.
+    pub alerts: usize,
 }
 
 /// Poisson sample: Knuth's method for small means, a normal approximation above 30.
@@ -253,6 +257,16 @@ impl Service {
         summary.grid_reports = rows.len() as u64;
         self.import_report_rows(&system, &grid.name, rows, Source::Demo, "demo")
             .await?;
+
+        progress("assessing the counties' risk levels and running the alerts");
+        let nation_code = nation.code.to_string();
+        if let (Some(&first), Some(&last)) = (days.first(), days.last()) {
+            self.assess_risk(&system, &nation_code, first, last).await?;
+        }
+        for &day in days.iter().rev().take(ALERT_DAYS).rev() {
+            let run = self.run_alerts(&system, &nation_code, day).await?;
+            summary.alerts += run.raised;
+        }
         Ok(summary)
     }
 }

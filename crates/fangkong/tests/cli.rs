@@ -385,3 +385,95 @@ fn days_ago(n: i64) -> String {
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     (today - chrono::Duration::days(n)).to_string()
 }
+
+#[tokio::test]
+async fn analyze_rt_prints_one_csv_row_per_window_from_imported_figures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jhu = shared("data/jhu_china_provinces_2020.csv");
+    let si = dir.path().join("si.csv");
+    // A discrete serial interval: day,weight with day 0 at 0.
+    std::fs::write(
+        &si,
+        "day,weight\n0,0\n1,0.1\n2,0.2\n3,0.3\n4,0.2\n5,0.1\n6,0.1\n",
+    )
+    .unwrap();
+    for db in databases(dir.path()).await {
+        ok(&db, &["import", "jhu", jhu.to_str().unwrap()]);
+        let args = [
+            "analyze",
+            "rt",
+            "--region",
+            "420000",
+            "--from",
+            "2020-02-01",
+            "--to",
+            "2020-02-29",
+            "--format",
+            "csv",
+        ];
+        let out = ok(&db, &args);
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("date,mean,median,q025,q975"), "{db}");
+        let rows: Vec<Vec<String>> = lines
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .collect();
+        assert_eq!(
+            rows.len(),
+            29,
+            "{db}: a window ends on each day of February"
+        );
+        assert_eq!(rows[0][0], "2020-02-01");
+        assert_eq!(rows[28][0], "2020-02-29");
+        for r in &rows {
+            let x: Vec<f64> = r[1..].iter().map(|v| v.parse().unwrap()).collect();
+            assert!(
+                x[2] < x[1] && x[1] < x[3],
+                "{db}: q025 < median < q975 in {r:?}"
+            );
+        }
+        let last_q975: f64 = rows[28][4].parse().unwrap();
+        assert!(
+            last_q975 < 1.0,
+            "{db}: Hubei's epidemic was shrinking by the end of February"
+        );
+
+        // The default serial interval is the gamma of mean 4.7 and sd 2.9.
+        let explicit = ok(
+            &db,
+            &[&args[..], &["--si-mean", "4.7", "--si-sd", "2.9"]].concat(),
+        );
+        assert_eq!(explicit, out);
+        let discrete = ok(
+            &db,
+            &[&args[..], &["--si-file", si.to_str().unwrap()]].concat(),
+        );
+        assert_ne!(discrete, out);
+        assert_eq!(discrete.lines().count(), 30);
+
+        let bad = fangkong(
+            &db,
+            &[&args[..], &["--si-mean", "0.5", "--si-sd", "1"]].concat(),
+        );
+        assert!(!bad.status.success());
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains("si_mean"), "{db}: {err}");
+
+        let json = ok(
+            &db,
+            &[
+                "analyze",
+                "growth",
+                "--region",
+                "420000",
+                "--from",
+                "2020-02-16",
+                "--to",
+                "2020-02-29",
+                "--format",
+                "json",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v[0]["trend"], "halving", "{db}: {json}");
+    }
+}

@@ -92,6 +92,7 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
         summary.to.map(|d| d.to_string()).unwrap_or_default(),
         started.elapsed().as_secs_f64()
     );
+    eprintln!("  {} alerts raised over the last days", summary.alerts);
     eprintln!("\ndemo logins (password {DEMO_PASSWORD}):");
     for (user, name, role, region) in DEMO_USERS {
         let region = if region == "GRID" {
@@ -113,12 +114,33 @@ async fn run_server(service: Service, listen: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     eprintln!("\nfangkong serving {} on http://{addr}/  (API: http://{addr}/api/openapi.json; Ctrl-C stops)", service.engine());
-    let state = AppState {
-        service: Arc::new(service),
-    };
+    let service = Arc::new(service);
+    tokio::spawn(daily_assessment(service.clone()));
+    let state = AppState { service };
     serve_http(listener, state, shutdown_signal()).await?;
     eprintln!("fangkong stopped");
     Ok(())
+}
+
+/// Every hour, the alerts and risk levels of today (local time): cheap, and
+/// idempotent, so late reports are taken in on the next round.
+async fn daily_assessment(service: Arc<Service>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        every.tick().await;
+        let today = service.today();
+        match service.daily_assessment(today).await {
+            Ok((run, assessed)) => tracing::info!(
+                %today,
+                alerts_raised = run.raised,
+                alerts_extended = run.extended,
+                county_days = assessed,
+                "daily assessment"
+            ),
+            Err(e) => tracing::warn!(%today, error = %e, "daily assessment failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {
