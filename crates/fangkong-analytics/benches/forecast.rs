@@ -1,5 +1,11 @@
-//! Renewal projections at national scale: 3,000 regions, 28 days, 1,000
-//! sample paths each, in parallel (rayon). Target: under 10 s.
+//! Forecasts at national scale: 3,000 regions, 28 days, 1,000 sample paths
+//! each, in parallel (rayon). Target: under 10 s for each of
+//!
+//! 1. the plain renewal projection from given R posteriors
+//!    ([`Renewal::project_regions`]), and
+//! 2. the default forecast from the daily counts alone ([`forecast_regions`]
+//!    with [`Method::Ensemble`]: Rt by Cori et al., R reverting to 1, the
+//!    baseline, and their quantile average), plus each other method.
 //!
 //! Run with `cargo bench -p fangkong-analytics --bench forecast`. Prints the
 //! time of each of three runs and their median.
@@ -8,8 +14,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use fangkong_analytics::forecast::{
-    ForecastSettings, Offspring, RPosterior, RegionInput, Renewal, SiWeights,
+    forecast_regions, Cases, Dispersion, ForecastError, ForecastSettings, Method, Offspring,
+    Projection, RPosterior, RegionInput, Renewal, SiWeights,
 };
+use fangkong_analytics::rt::RtConfig;
+use fangkong_analytics::serial_interval::SerialInterval;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Poisson};
@@ -73,6 +82,36 @@ fn regions(seed: u64) -> Result<Vec<Region>, Box<dyn std::error::Error>> {
         .collect()
 }
 
+/// Times `RUNS` runs of `run` and prints each and the median.
+fn time(label: &str, mut run: impl FnMut() -> Vec<Result<Projection, ForecastError>>) {
+    println!("{label}");
+    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+    for i in 1..=RUNS {
+        let start = Instant::now();
+        let out = black_box(run());
+        let elapsed = start.elapsed();
+        let failed = out.iter().filter(|r| r.is_err()).count();
+        let last_day_median: f64 = out
+            .iter()
+            .flatten()
+            .filter_map(|p| p.days.last())
+            .map(|d| d.median)
+            .sum();
+        println!(
+            "  run {i}: {:.3} s ({failed} failed; Σ day-{HORIZON} medians {last_day_median:.0})",
+            elapsed.as_secs_f64()
+        );
+        times.push(elapsed);
+    }
+    times.sort();
+    let median = times[RUNS / 2];
+    println!(
+        "  median of {RUNS}: {:.3} s ({:.2} ms per region)",
+        median.as_secs_f64(),
+        median.as_secs_f64() * 1e3 / REGIONS as f64
+    );
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = Renewal::new(SiWeights::new(&serial_interval())?, Offspring::Poisson);
     let settings = ForecastSettings::new(HORIZON, PATHS)?;
@@ -86,35 +125,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             seed: i as u64,
         })
         .collect();
-
     println!(
-        "renewal projection: {REGIONS} regions × {HORIZON} days × {PATHS} paths, {} threads",
+        "{REGIONS} regions × {HORIZON} days × {PATHS} paths, {} threads",
         rayon::current_num_threads()
     );
-    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
-    for run in 1..=RUNS {
-        let start = Instant::now();
-        let out = black_box(model.project_regions(black_box(&inputs), &settings));
-        let elapsed = start.elapsed();
-        let failed = out.iter().filter(|r| r.is_err()).count();
-        let last_day_median: f64 = out
-            .iter()
-            .flatten()
-            .filter_map(|p| p.days.last())
-            .map(|d| d.median)
-            .sum();
-        println!(
-            "run {run}: {:.3} s ({failed} failed; Σ day-{HORIZON} medians {last_day_median:.0})",
-            elapsed.as_secs_f64()
-        );
-        times.push(elapsed);
-    }
-    times.sort();
-    let median = times[RUNS / 2];
-    println!(
-        "median of {RUNS}: {:.3} s ({:.2} ms per region)",
-        median.as_secs_f64(),
-        median.as_secs_f64() * 1e3 / REGIONS as f64
+    time(
+        "renewal projection from given posteriors (R constant):",
+        || model.project_regions(black_box(&inputs), &settings),
     );
+
+    let si = SerialInterval::gamma(4.7, 2.9)?;
+    let rt_config = RtConfig::default();
+    let cases: Vec<Cases<'_>> = data
+        .iter()
+        .map(|r| Cases::local_only(&r.incidence))
+        .collect();
+    let nb = Offspring::NegativeBinomial(Dispersion::new(0.58)?);
+    for (label, method, offspring) in [
+        (
+            "ensemble (default), Poisson",
+            Method::Ensemble,
+            Offspring::Poisson,
+        ),
+        ("ensemble (default), NB k = 0.58", Method::Ensemble, nb),
+        (
+            "damped growth, Poisson",
+            Method::DampedGrowth,
+            Offspring::Poisson,
+        ),
+        (
+            "damped trend, Poisson",
+            Method::DampedTrend,
+            Offspring::Poisson,
+        ),
+        ("renewal, Poisson", Method::Renewal, Offspring::Poisson),
+        ("baseline", Method::Baseline, Offspring::Poisson),
+    ] {
+        let settings = settings.with_method(method).with_offspring(offspring);
+        time(
+            &format!("forecast_regions from counts (Rt included), {label}:"),
+            || forecast_regions(black_box(&cases), &si, &rt_config, &settings, 7),
+        );
+    }
     Ok(())
 }

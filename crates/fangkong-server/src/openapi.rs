@@ -40,6 +40,7 @@ use crate::AppState;
         api::analytics::curve,
         api::analytics::rt,
         api::analytics::growth,
+        api::analytics::forecast,
         api::analytics::alerts,
         api::analytics::run_alerts,
         api::analytics::acknowledge,

@@ -9,11 +9,16 @@
 
 use std::collections::HashMap;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::json;
 
 use fangkong_analytics::aberration::{self, Assessment, Ears, EarsMethod, MovingPercentile};
 use fangkong_analytics::epicurve::{moving_average, Alignment};
+pub use fangkong_analytics::forecast::Method as ForecastMethod;
+use fangkong_analytics::forecast::{
+    self as fc, bed_demand, BedCategory, BedModel, Cases, DaySummary, Dispersion, ForecastSettings,
+    LengthOfStay, Offspring,
+};
 use fangkong_analytics::growth::{self, ConfidenceLevel, DoublingTime};
 use fangkong_analytics::risk::{self, CountyDay, RiskRules, Tally};
 pub use fangkong_analytics::rt::RtConfig;
@@ -125,6 +130,48 @@ pub struct GrowthReport {
     pub time: Option<f64>,
     pub time_lower: Option<f64>,
     pub time_upper: Option<f64>,
+}
+
+/// One forecast day: the mean, the median and central prediction intervals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Band {
+    pub mean: f64,
+    pub median: f64,
+    pub lower50: f64,
+    pub upper50: f64,
+    pub lower90: f64,
+    pub upper90: f64,
+    pub lower95: f64,
+    pub upper95: f64,
+}
+
+impl From<&DaySummary> for Band {
+    fn from(d: &DaySummary) -> Self {
+        Band {
+            mean: d.mean,
+            median: d.median,
+            lower50: d.p50.lower(),
+            upper50: d.p50.upper(),
+            lower90: d.p90.lower(),
+            upper90: d.p90.upper(),
+            lower95: d.p95.lower(),
+            upper95: d.p95.upper(),
+        }
+    }
+}
+
+/// Daily new confirmed cases and occupied beds forecast after `origin`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastReport {
+    pub region: Region,
+    /// The last day of data the forecast starts from.
+    pub origin: NaiveDate,
+    pub method: ForecastMethod,
+    pub days: Vec<(NaiveDate, Band)>,
+    /// Beds occupied by confirmed cases (all are admitted, 应收尽收), per day.
+    pub beds: Vec<(NaiveDate, Band)>,
+    /// Beds occupied at the origin: confirmed cases not yet discharged or dead.
+    pub beds_today: i64,
 }
 
 /// What a run of the aberration methods did.
@@ -352,6 +399,106 @@ impl Service {
             time: time.map(|t| t.days),
             time_lower: time.map(|t| t.lower),
             time_upper: time.and_then(|t| t.upper),
+        })
+    }
+
+    /// Forecast daily new confirmed cases `horizon` days after `origin`, and
+    /// the beds they will occupy. The default method is the ensemble of a
+    /// renewal projection whose R reverts to 1 and last week's average
+    /// carried forward (see `fangkong_analytics::forecast`); offspring are
+    /// negative binomial with k = 0.58 (Bi et al., Lancet Infect Dis 2020).
+    ///
+    /// Beds: every confirmed case is admitted on the day it is reported (in
+    /// China from February 2020, 应收尽收), 81% mild, 14% severe, 5% critical
+    /// (Wu & McGoogan, JAMA 2020;323:1239), staying 14, 21 and 28 days; the
+    /// cases in hospital at the origin are split in the same proportions.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn forecast(
+        &self,
+        who: &Principal,
+        region_code: &str,
+        origin: NaiveDate,
+        horizon: usize,
+        paths: usize,
+        si: &SiSpec,
+        method: ForecastMethod,
+    ) -> Result<ForecastReport> {
+        let si = si.parse()?;
+        let settings = ForecastSettings::new(horizon, paths)
+            .map_err(|e| FieldError::new("horizon", e.to_string()))?
+            .keeping_paths()
+            .with_method(method)
+            .with_offspring(Offspring::NegativeBinomial(
+                Dispersion::new(0.58)
+                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?,
+            ));
+        let region = self.region_in_scope(who, region_code).await?;
+        let series = self
+            .history_of(region.clone(), CASES_FORM, CASES_FIELD, origin)
+            .await?;
+        if series.reported.iter().all(|r| !r) {
+            return Err(FieldError::new(
+                "region",
+                format!("{} has no epidemic reports up to {origin}", region.code),
+            )
+            .into());
+        }
+        let local: Vec<f64> = series.counts.iter().map(|&c| c.max(0) as f64).collect();
+        let seed = u64::from_str_radix(region.code.as_str(), 10)
+            .unwrap_or(0)
+            .wrapping_mul(1_000_003)
+            ^ u64::try_from(origin.num_days_from_ce()).unwrap_or(0);
+        let projection = fc::forecast(
+            Cases::local_only(&local),
+            &si,
+            &RtConfig::default(),
+            &settings,
+            seed,
+        )
+        .map_err(|e| FieldError::new("date", format!("no forecast from {origin}: {e}")))?;
+
+        let (form, _) = self.field_of(CASES_FORM, CASES_FIELD)?;
+        let figures = self
+            .figures_of(&form.name.clone(), region.clone(), origin)
+            .await?;
+        let named = |name: &str| {
+            form.field_index(name)
+                .map_or(0, |i| figures.cumulative.get(i))
+        };
+        let beds_today =
+            (named("new_confirmed") - named("new_deaths") - named("new_recovered")).max(0);
+        let mut beds = Vec::new();
+        if let Some(sample) = &projection.paths {
+            let mut categories = Vec::new();
+            for (fraction, stay) in [(0.81, 14), (0.14, 21), (0.05, 28)] {
+                let stay = LengthOfStay::fixed(stay)
+                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+                categories.push(
+                    BedCategory::new(fraction, stay, fraction * beds_today as f64)
+                        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?,
+                );
+            }
+            let model = BedModel::new(categories)
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+            beds = bed_demand(sample, &model)
+                .total
+                .iter()
+                .enumerate()
+                .map(|(h, d)| (origin + Duration::days(h as i64 + 1), Band::from(d)))
+                .collect();
+        }
+        Ok(ForecastReport {
+            region,
+            origin,
+            method: projection.method,
+            days: projection
+                .days
+                .iter()
+                .enumerate()
+                .map(|(h, d)| (origin + Duration::days(h as i64 + 1), Band::from(d)))
+                .collect(),
+            beds,
+            beds_today,
         })
     }
 
@@ -768,6 +915,36 @@ pub fn risk_label(level: RiskLevel, zh: bool) -> &'static str {
     } else {
         level.label_en()
     }
+}
+
+/// The forecast methods' names, as callers spell them.
+pub const FORECAST_METHODS: [(&str, ForecastMethod); 5] = [
+    ("ensemble", ForecastMethod::Ensemble),
+    ("damped", ForecastMethod::DampedGrowth),
+    ("renewal", ForecastMethod::Renewal),
+    ("trend", ForecastMethod::DampedTrend),
+    ("baseline", ForecastMethod::Baseline),
+];
+
+pub fn forecast_method(name: &str) -> Result<ForecastMethod> {
+    FORECAST_METHODS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, m)| *m)
+        .ok_or_else(|| {
+            FieldError::new(
+                "method",
+                format!("{name:?} is not ensemble, damped, renewal, trend or baseline"),
+            )
+            .into()
+        })
+}
+
+pub fn forecast_method_name(method: ForecastMethod) -> &'static str {
+    FORECAST_METHODS
+        .iter()
+        .find(|(_, m)| *m == method)
+        .map_or("ensemble", |(n, _)| n)
 }
 
 fn uncertain_reason(t: TooUncertain) -> &'static str {

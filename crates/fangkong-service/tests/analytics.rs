@@ -15,7 +15,7 @@ use fangkong_analytics::series::decumulate;
 use fangkong_domain::alert::{AlertMethod, AlertStatus, AlertVerdict, RiskLevel};
 use fangkong_domain::form::epidemic_form;
 use fangkong_domain::user::Role;
-use fangkong_service::analytics::SiSpec;
+use fangkong_service::analytics::{ForecastMethod, SiSpec};
 use fangkong_service::import::convert_jhu;
 use fangkong_service::reports::FiledValues;
 use fangkong_service::{Principal, ServiceError};
@@ -121,6 +121,38 @@ async fn rt_of_imported_figures_equals_the_method_on_the_file() {
         assert!(last.q975 < 1.0, "{}: {last:?}", db.engine);
         assert!(rows[0].mean > last.mean);
 
+        // Hubei on 10 February: in hospital = confirmed − deaths − recovered, as in the file.
+        let row: Vec<i64> = text
+            .lines()
+            .find(|l| l.starts_with("Hubei,2020-02-10,"))
+            .unwrap()
+            .split(',')
+            .skip(2)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let f = db
+            .service
+            .forecast(
+                &sys,
+                "420000",
+                day("2020-02-10"),
+                14,
+                400,
+                &SiSpec::default(),
+                ForecastMethod::Ensemble,
+            )
+            .await
+            .unwrap();
+        assert_eq!(f.beds_today, row[0] - row[1] - row[2], "{}", db.engine);
+        assert_eq!(f.days.len(), 14);
+        assert_eq!(f.days[0].0, day("2020-02-11"));
+        for (_, b) in f.days.iter().chain(&f.beds) {
+            assert!(b.lower90 <= b.lower50 && b.lower50 <= b.median && b.median <= b.upper50);
+            assert!(b.upper50 <= b.upper90);
+        }
+        // Beds start from today's patients, who leave over the stays.
+        assert!(f.beds[0].1.median > 0.5 * f.beds_today as f64);
+
         let g = db
             .service
             .growth(&sys, "420000", day("2020-02-16"), day("2020-02-29"), 0.95)
@@ -181,7 +213,10 @@ async fn a_spike_raises_one_alert_that_is_extended_then_closed_with_a_verdict() 
             .iter()
             .find(|a| a.method == AlertMethod::EarsC2 && a.field == "new_confirmed")
             .unwrap();
-        assert_eq!((c2.first_day, c2.last_day), (spike, spike + Duration::days(1)));
+        assert_eq!(
+            (c2.first_day, c2.last_day),
+            (spike, spike + Duration::days(1))
+        );
         // Above a perfectly flat baseline the z-score is infinite on both
         // days; the peak is the earlier of equals.
         assert!(c2.statistic.is_infinite());
@@ -264,7 +299,12 @@ async fn risk_levels_follow_the_rules_and_their_changes_are_kept() {
         file_series(&db, &sys, "420103", start, &b).await;
         let to = start + Duration::days(39);
         let rows = s.assess_risk(&sys, "420100", start, to).await.unwrap();
-        assert_eq!(rows, 13 * 40, "{}: Wuhan's 13 districts, forty days", db.engine);
+        assert_eq!(
+            rows,
+            13 * 40,
+            "{}: Wuhan's 13 districts, forty days",
+            db.engine
+        );
 
         let on = |d: i64| start + Duration::days(d);
         let level = |r: &fangkong_service::analytics::RiskReport, c: &str| {

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use fangkong_domain::alert::{AlertStatus, AlertVerdict};
-use fangkong_service::analytics::{RtConfig, SiSpec, CASES_FIELD, CASES_FORM};
+use fangkong_service::analytics::{
+    forecast_method, forecast_method_name, Band, RtConfig, SiSpec, CASES_FIELD, CASES_FORM,
+};
 use fangkong_store::Alert;
 
 use crate::api::{date_param, limit_param, text_param, RegionRef};
@@ -24,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/analytics/curve", get(curve))
         .route("/api/v1/analytics/rt", get(rt))
         .route("/api/v1/analytics/growth", get(growth))
+        .route("/api/v1/analytics/forecast", get(forecast))
         .route("/api/v1/analytics/alerts", get(alerts))
         .route("/api/v1/analytics/alerts/run", post(run_alerts))
         .route(
@@ -260,6 +263,116 @@ pub async fn growth(
         days: g.time,
         days_lower: g.time_lower,
         days_upper: g.time_upper,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ForecastQuery {
+    /// The region (default: the caller's home region).
+    pub region: Option<String>,
+    /// The last day of data to forecast from, `YYYY-MM-DD` (default: today).
+    pub date: Option<String>,
+    /// Days ahead, 1–180 (default 28).
+    pub horizon: Option<usize>,
+    /// Sample paths, 1–20,000 (default 1,000).
+    pub paths: Option<usize>,
+    /// `ensemble` (default), `damped`, `renewal`, `trend` or `baseline`.
+    pub method: Option<String>,
+}
+
+/// A forecast day: mean, median and central prediction intervals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BandBody {
+    pub date: NaiveDate,
+    pub mean: f64,
+    pub median: f64,
+    pub lower50: f64,
+    pub upper50: f64,
+    pub lower90: f64,
+    pub upper90: f64,
+    pub lower95: f64,
+    pub upper95: f64,
+}
+
+fn band(date: NaiveDate, b: &Band) -> BandBody {
+    BandBody {
+        date,
+        mean: b.mean,
+        median: b.median,
+        lower50: b.lower50,
+        upper50: b.upper50,
+        lower90: b.lower90,
+        upper90: b.upper90,
+        lower95: b.lower95,
+        upper95: b.upper95,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ForecastBody {
+    pub region: RegionRef,
+    pub origin: NaiveDate,
+    pub method: String,
+    /// Daily new confirmed cases.
+    pub cases: Vec<BandBody>,
+    /// Beds occupied by confirmed cases.
+    pub beds: Vec<BandBody>,
+    /// Beds occupied at the origin.
+    pub beds_today: i64,
+}
+
+/// Forecast daily new confirmed cases and bed demand with prediction intervals.
+#[utoipa::path(
+    get,
+    path = "/api/v1/analytics/forecast",
+    tag = "analytics",
+    security(("bearer" = [])),
+    params(ForecastQuery),
+    responses(
+        (status = 200, description = "the forecast", body = ForecastBody),
+        (status = 403, description = "outside the caller's jurisdiction", body = ErrorBody),
+        (status = 422, description = "invalid parameter, or no data to forecast from", body = ErrorBody),
+    )
+)]
+pub async fn forecast(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    QueryParams(q): QueryParams<ForecastQuery>,
+) -> ApiResult<Json<ForecastBody>> {
+    let origin = date_param("date", q.date.as_deref(), state.service.today())?;
+    let home = who.region.code.to_string();
+    let region = text_param(q.region.as_deref(), &home);
+    let method = forecast_method(text_param(q.method.as_deref(), "ensemble"))?;
+    let paths = q.paths.unwrap_or(1000);
+    if !(1..=20_000).contains(&paths) {
+        return Err(ApiError::invalid(
+            "paths",
+            format!("must be 1 to 20000, got {paths}"),
+        ));
+    }
+    let f = state
+        .service
+        .forecast(
+            &who,
+            region,
+            origin,
+            q.horizon.unwrap_or(28),
+            paths,
+            &SiSpec::default(),
+            method,
+        )
+        .await?;
+    Ok(Json(ForecastBody {
+        region: RegionRef {
+            code: f.region.code.to_string(),
+            name: f.region.name.clone(),
+        },
+        origin: f.origin,
+        method: forecast_method_name(f.method).to_owned(),
+        cases: f.days.iter().map(|(d, b)| band(*d, b)).collect(),
+        beds: f.beds.iter().map(|(d, b)| band(*d, b)).collect(),
+        beds_today: f.beds_today,
     }))
 }
 

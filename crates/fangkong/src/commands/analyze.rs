@@ -6,7 +6,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 
 use fangkong_domain::alert::{AlertStatus, AlertVerdict, RiskLevel};
-use fangkong_service::analytics::{RtConfig, SiSpec, CASES_FIELD, CASES_FORM};
+use fangkong_service::analytics::{
+    forecast_method, forecast_method_name, RtConfig, SiSpec, CASES_FIELD, CASES_FORM,
+};
 use fangkong_service::Service;
 use fangkong_store::Alert;
 
@@ -116,6 +118,25 @@ pub enum AnalyzeCommand {
         /// The confidence level of the interval.
         #[arg(long, default_value_t = 0.95)]
         level: f64,
+    },
+    /// Forecast daily new confirmed cases and occupied beds, with prediction intervals.
+    Forecast {
+        #[command(flatten)]
+        period: Period,
+        #[command(flatten)]
+        si: SiArgs,
+        /// The last day of data to forecast from (default: --to, else today).
+        #[arg(long, value_parser = parse_date)]
+        date: Option<NaiveDate>,
+        /// Days ahead (7 to 28 is what the method is meant for).
+        #[arg(long, default_value_t = 28)]
+        horizon: usize,
+        /// Sample paths.
+        #[arg(long, default_value_t = 1000)]
+        paths: usize,
+        /// ensemble (default), damped, renewal, trend or baseline.
+        #[arg(long, default_value = "ensemble")]
+        method: String,
     },
     /// Aberration alerts (EARS C1–C3, CIDARS): list them, or `--run` the methods first.
     Alerts {
@@ -240,6 +261,61 @@ pub async fn analyze(g: &Global, cmd: AnalyzeCommand) -> anyhow::Result<()> {
                 ("days_upper", json!(g.time_upper)),
             ]);
             print_rows(period.format, vec![out]);
+        }
+        AnalyzeCommand::Forecast {
+            period,
+            si,
+            date,
+            horizon,
+            paths,
+            method,
+        } => {
+            let origin = date.or(period.to).unwrap_or_else(|| service.today());
+            let method = forecast_method(&method)?;
+            let f = service
+                .forecast(
+                    &who,
+                    &period.region,
+                    origin,
+                    horizon,
+                    paths,
+                    &si.spec()?,
+                    method,
+                )
+                .await?;
+            eprintln!(
+                "{} {}: forecast from {} by the {} method; {} in hospital at the origin",
+                f.region.code,
+                f.region.name,
+                f.origin,
+                forecast_method_name(f.method),
+                f.beds_today
+            );
+            let rows = f
+                .days
+                .iter()
+                .zip(f.beds.iter().map(Some).chain(std::iter::repeat(None)))
+                .map(|((date, b), beds)| {
+                    let mut fields = vec![
+                        ("date", json!(date.to_string())),
+                        ("mean", json!(round3(b.mean))),
+                        ("median", json!(b.median)),
+                        ("lower50", json!(b.lower50)),
+                        ("upper50", json!(b.upper50)),
+                        ("lower90", json!(b.lower90)),
+                        ("upper90", json!(b.upper90)),
+                    ];
+                    if let Some((_, beds)) = beds {
+                        fields.extend([
+                            ("beds", json!(beds.median)),
+                            ("beds_lower90", json!(beds.lower90)),
+                            ("beds_upper90", json!(beds.upper90)),
+                        ]);
+                    }
+                    row(&fields)
+                })
+                .collect();
+            print_rows(period.format, rows);
         }
         AnalyzeCommand::Alerts {
             period,
