@@ -11,7 +11,9 @@
 pub mod alert;
 pub mod audit;
 pub mod bulletin;
+pub mod case;
 pub mod chain;
+pub mod contact;
 pub mod error;
 pub mod form;
 pub mod region;
