@@ -20,6 +20,7 @@
 //! - [`epicurve`]: curves by date, imported / local, 7-day averages.
 //! - [`aberration`]: EARS C1, C2, C3 and CIDARS moving percentiles; signals.
 //! - [`risk`]: county risk levels (low / medium / high) by the 2020 rules.
+//! - [`transmission`]: who-infected-whom graphs: source chains, k-step neighbourhoods, clusters.
 
 pub mod aberration;
 pub mod epicurve;
@@ -30,3 +31,4 @@ pub mod rt;
 pub mod serial_interval;
 pub mod series;
 pub mod special;
+pub mod transmission;
