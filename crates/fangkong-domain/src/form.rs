@@ -44,6 +44,9 @@ pub struct Field {
     pub kind: FieldKind,
     pub label_zh: String,
     pub label_en: String,
+    /// Whether a rise in this field is a warning sign, so the early-warning
+    /// methods watch it (new cases, fever found: yes; recoveries: no).
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +216,15 @@ fn field(name: &str, kind: FieldKind, zh: &str, en: &str) -> Field {
         kind,
         label_zh: zh.to_owned(),
         label_en: en.to_owned(),
+        watch: false,
+    }
+}
+
+/// A field the early-warning methods watch.
+fn watched(name: &str, kind: FieldKind, zh: &str, en: &str) -> Field {
+    Field {
+        watch: true,
+        ..field(name, kind, zh, en)
     }
 }
 
@@ -227,20 +239,20 @@ pub fn epidemic_form() -> Form {
         // the day's figures, 0–24h, are due at 08:00 the next morning
         deadline_minutes: 24 * 60 + 8 * 60,
         fields: vec![
-            field(
+            watched(
                 "new_confirmed",
                 Additive,
                 "新增确诊病例",
                 "new confirmed cases",
             ),
-            field(
+            watched(
                 "new_suspected",
                 Additive,
                 "新增疑似病例",
                 "new suspected cases",
             ),
-            field("new_severe", Additive, "新增重症病例", "new severe cases"),
-            field("new_deaths", Additive, "新增死亡病例", "new deaths"),
+            watched("new_severe", Additive, "新增重症病例", "new severe cases"),
+            watched("new_deaths", Additive, "新增死亡病例", "new deaths"),
             field(
                 "new_recovered",
                 Additive,
@@ -281,13 +293,13 @@ pub fn grid_form() -> Form {
                 "走访户数",
                 "households visited",
             ),
-            field(
+            watched(
                 "returnees_registered",
                 Additive,
                 "登记返乡人员",
                 "returnees registered",
             ),
-            field(
+            watched(
                 "fever_found",
                 Additive,
                 "发现发热人员",

@@ -197,6 +197,8 @@ pub struct RiskReport {
 const RECENT_DAYS: i64 = 60;
 /// Alarm days at most this many days apart are one signal.
 const MERGE_GAP: usize = 1;
+/// Days judged before the first day of a run, to find where its signals began.
+const LOOK_BACK: usize = 14;
 
 impl Service {
     /// A region's daily counts of one field over `[from, to]`.
@@ -444,7 +446,10 @@ impl Service {
             .into());
         }
         let local: Vec<f64> = series.counts.iter().map(|&c| c.max(0) as f64).collect();
-        let seed = u64::from_str_radix(region.code.as_str(), 10)
+        let seed = region
+            .code
+            .as_str()
+            .parse::<u64>()
             .unwrap_or(0)
             .wrapping_mul(1_000_003)
             ^ u64::try_from(origin.num_days_from_ce()).unwrap_or(0);
@@ -503,13 +508,16 @@ impl Service {
     }
 
     /// Run the aberration methods over every county below `region_code` for
-    /// `day`, for each additive field of each form, and raise an alert for
-    /// each new signal (extending the alert of a signal that goes on).
+    /// each day of `[from, to]` in turn, on each watched field of each form.
+    /// A signal (alarm days at most [`MERGE_GAP`] apart, by any method)
+    /// raises one alert, which later days of the same signal extend; the
+    /// alert lists every method that flagged it.
     pub async fn run_alerts(
         &self,
         who: &Principal,
         region_code: &str,
-        day: NaiveDate,
+        from: NaiveDate,
+        to: NaiveDate,
     ) -> Result<AlertRun> {
         if !who.role.may_write() {
             return Err(ServiceError::Forbidden(format!(
@@ -517,10 +525,18 @@ impl Service {
                 who.role
             )));
         }
+        if from > to {
+            return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
+        }
+        if (to - from).num_days() > 366 {
+            return Err(
+                FieldError::new("from", "the alerts run over at most a year at once").into(),
+            );
+        }
         let root = self.region_in_scope(who, region_code).await?;
         let mut run = AlertRun::default();
         for form in self.forms.clone() {
-            let r = self.run_form_alerts(who, &root, &form, day).await?;
+            let r = self.run_form_alerts(who, &root, &form, from, to).await?;
             run.series += r.series;
             run.raised += r.raised;
             run.extended += r.extended;
@@ -528,16 +544,29 @@ impl Service {
         Ok(run)
     }
 
+    // The day index `t` reads several parallel per-method series at once.
+    #[allow(clippy::needless_range_loop)]
     async fn run_form_alerts(
         &self,
         who: &Principal,
         root: &Region,
         form: &Form,
-        day: NaiveDate,
+        first: NaiveDate,
+        last: NaiveDate,
     ) -> Result<AlertRun> {
+        let fields: Vec<(usize, &str)> = form
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.watch && f.kind == FieldKind::Additive)
+            .map(|(i, f)| (i, f.name.as_str()))
+            .collect();
+        if fields.is_empty() {
+            return Ok(AlertRun::default());
+        }
         let cidars = MovingPercentile::cidars();
         // Earlier years give the CIDARS baseline; a new disease has only the recent past.
-        let years_back = day - Duration::days(cidars.required_history() as i64);
+        let years_back = first - Duration::days(cidars.required_history() as i64);
         let has_years = !self
             .store
             .figures(
@@ -553,33 +582,25 @@ impl Service {
         } else {
             (
                 MovingPercentile::recent(),
-                day - Duration::days(RECENT_DAYS),
+                first - Duration::days(RECENT_DAYS),
             )
         };
         let rows = self
             .store
-            .level_figures(&form.name, &root.path, Level::County, from, day)
+            .level_figures(&form.name, &root.path, Level::County, from, last)
             .await?;
-        let fields: Vec<(usize, &str)> = form
-            .fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.kind == FieldKind::Additive)
-            .map(|(i, f)| (i, f.name.as_str()))
-            .collect();
-        let days = day_count(from, day);
+        let days = day_count(from, last);
+        let first_index = day_count(from, first) - 1;
         let detectors = detectors(percentile);
 
-        let mut existing: HashMap<(String, RegionCode, AlertMethod), Alert> = HashMap::new();
+        // The latest alert of each field and region, to extend.
+        let mut latest: HashMap<(String, RegionCode), Alert> = HashMap::new();
         let mut tx = self.store.begin().await?;
-        let since = day - Duration::days(days as i64);
+        let since = first - Duration::days(MERGE_GAP as i64 + 1);
         for a in tx.alerts_since(&form.name, since).await? {
-            let key = (a.field.clone(), a.region.clone(), a.method);
-            match existing.get(&key) {
-                Some(b) if b.last_day >= a.last_day => {}
-                _ => {
-                    existing.insert(key, a);
-                }
+            let key = (a.field.clone(), a.region.clone());
+            if latest.get(&key).is_none_or(|b| b.last_day < a.last_day) {
+                latest.insert(key, a);
             }
         }
 
@@ -588,56 +609,83 @@ impl Service {
         for (region, figures) in group_by_region(&rows) {
             for &(index, field) in &fields {
                 let counts = dense(figures, from, days, index);
-                for (method, detector) in &detectors {
-                    run.series += 1;
-                    let assessed = detector.run_last(&counts, days);
-                    let Some(signal) = aberration::signals(&assessed, MERGE_GAP)
-                        .into_iter()
-                        .find(|s| s.last == days - 1)
-                    else {
+                run.series += 1;
+                let assessed: Vec<Vec<Option<Assessment>>> = detectors
+                    .iter()
+                    .map(|(_, d)| d.run_from(&counts, first_index.saturating_sub(LOOK_BACK)))
+                    .collect();
+                let signals: Vec<Vec<aberration::Signal>> = assessed
+                    .iter()
+                    .map(|a| aberration::signals(a, MERGE_GAP))
+                    .collect();
+                for t in first_index..days {
+                    let day = from + Duration::days(t as i64);
+                    // Each method whose signal reaches today.
+                    let firing: Vec<(usize, aberration::Signal)> = signals
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(m, s)| s.iter().find(|s| s.last == t).map(|s| (m, *s)))
+                        .collect();
+                    let Some(&(lead, _)) = firing.first() else {
                         continue;
                     };
-                    let Some(peak) = assessed[signal.peak] else {
+                    let signal_first = firing.iter().map(|(_, s)| s.first).min().unwrap_or(t);
+                    let (method, detector) = &detectors[lead];
+                    let Some(today) = assessed[lead][t] else {
                         continue;
                     };
-                    let first_day = from + Duration::days(signal.first as i64);
-                    let key = (field.to_owned(), region.clone(), *method);
-                    let alert = Alert {
-                        id: 0,
-                        form: form.name.clone(),
-                        field: field.to_owned(),
-                        region: region.clone(),
-                        method: *method,
-                        first_day,
-                        last_day: day,
-                        observed: detector.observed(&counts, signal.peak),
-                        expected: detector.expected(&counts, signal.peak, &peak),
-                        statistic: peak.statistic,
-                        threshold: peak.threshold,
-                        status: AlertStatus::Open,
-                        verdict: None,
-                        note: String::new(),
-                        raised_at: now,
-                        updated_at: now,
-                        acknowledged_by: None,
-                        closed_by: None,
-                    };
-                    match existing.get(&key) {
-                        // The same signal, seen again (or on a later day): extend it.
+                    let methods: Vec<AlertMethod> =
+                        firing.iter().map(|(m, _)| detectors[*m].0).collect();
+                    let key = (field.to_owned(), region.clone());
+                    let first_day = from + Duration::days(signal_first as i64);
+                    match latest.get_mut(&key) {
+                        // The same signal seen again, or going on: extend it.
                         Some(old) if old.last_day >= first_day - Duration::days(1) => {
-                            if old.last_day < day {
-                                tx.extend_alert(&Alert {
-                                    id: old.id,
-                                    first_day: old.first_day,
-                                    raised_at: old.raised_at,
-                                    ..alert
-                                })
-                                .await?;
-                                run.extended += 1;
+                            if old.last_day >= day {
+                                continue;
                             }
+                            old.last_day = day;
+                            for m in methods {
+                                if !old.methods.contains(&m) {
+                                    old.methods.push(m);
+                                }
+                            }
+                            // The figures of the strongest day so far.
+                            if today.statistic - today.threshold > old.statistic - old.threshold {
+                                old.method = *method;
+                                old.observed = detector.observed(&counts, t);
+                                old.expected = detector.expected(&counts, t, &today);
+                                old.statistic = today.statistic;
+                                old.threshold = today.threshold;
+                            }
+                            old.updated_at = now;
+                            tx.extend_alert(old).await?;
+                            run.extended += 1;
                         }
                         _ => {
-                            tx.insert_alert(&alert).await?;
+                            let mut alert = Alert {
+                                id: 0,
+                                form: form.name.clone(),
+                                field: field.to_owned(),
+                                region: region.clone(),
+                                method: *method,
+                                methods,
+                                first_day,
+                                last_day: day,
+                                observed: detector.observed(&counts, t),
+                                expected: detector.expected(&counts, t, &today),
+                                statistic: today.statistic,
+                                threshold: today.threshold,
+                                status: AlertStatus::Open,
+                                verdict: None,
+                                note: String::new(),
+                                raised_at: now,
+                                updated_at: now,
+                                acknowledged_by: None,
+                                closed_by: None,
+                            };
+                            alert.id = tx.insert_alert(&alert).await?;
+                            latest.insert(key, alert);
                             run.raised += 1;
                         }
                     }
@@ -649,7 +697,7 @@ impl Service {
             &who.username,
             "alerts.run",
             "alerts",
-            &format!("alerts/{}/{}/{day}", form.name, root.code),
+            &format!("alerts/{}/{}/{first}/{last}", form.name, root.code),
             None,
             Some(json!({ "series": run.series, "raised": run.raised, "extended": run.extended })),
         )
@@ -665,7 +713,7 @@ impl Service {
         let system = self.system().await?;
         let nation = self.nation().await?;
         let code = nation.code.to_string();
-        let run = self.run_alerts(&system, &code, day).await?;
+        let run = self.run_alerts(&system, &code, day, day).await?;
         let assessed = self
             .assess_risk(&system, &code, day - Duration::days(1), day)
             .await?;
@@ -993,41 +1041,35 @@ fn dense(
     counts
 }
 
-/// The methods of the daily run.
+/// One method of the run.
 enum Detector {
     Ears(Ears),
     Percentile(MovingPercentile),
 }
 
+/// The methods of the run, the one that leads an alert first. EARS takes a
+/// minimum sigma of 1 case, as Burkom suggests for sparse counts (the R
+/// package `surveillance`, `earsC`): without it one case after a week of
+/// zeros is an infinite z-score, and every county with a first case alarms
+/// on every method — the case itself is reported anyway.
 fn detectors(percentile: MovingPercentile) -> Vec<(AlertMethod, Detector)> {
+    let ears = |m| {
+        let e = Ears::new(m);
+        Detector::Ears(e.with_min_sigma(1.0).unwrap_or(e))
+    };
     vec![
-        (
-            AlertMethod::EarsC1,
-            Detector::Ears(Ears::new(EarsMethod::C1)),
-        ),
-        (
-            AlertMethod::EarsC2,
-            Detector::Ears(Ears::new(EarsMethod::C2)),
-        ),
-        (
-            AlertMethod::EarsC3,
-            Detector::Ears(Ears::new(EarsMethod::C3)),
-        ),
         (AlertMethod::Cidars, Detector::Percentile(percentile)),
+        (AlertMethod::EarsC3, ears(EarsMethod::C3)),
+        (AlertMethod::EarsC2, ears(EarsMethod::C2)),
+        (AlertMethod::EarsC1, ears(EarsMethod::C1)),
     ]
 }
 
 impl Detector {
-    /// Assessments of the last days only (enough to find the signal that
-    /// reaches the last day); earlier days are `None`.
-    fn run_last(&self, counts: &[f64], days: usize) -> Vec<Option<Assessment>> {
-        const LOOK_BACK: usize = 14;
-        let mut out = vec![None; days];
-        for (t, slot) in out
-            .iter_mut()
-            .enumerate()
-            .skip(days.saturating_sub(LOOK_BACK))
-        {
+    /// Assessments from day `start` on (earlier days are `None`).
+    fn run_from(&self, counts: &[f64], start: usize) -> Vec<Option<Assessment>> {
+        let mut out = vec![None; counts.len()];
+        for (t, slot) in out.iter_mut().enumerate().skip(start) {
             *slot = match self {
                 Detector::Ears(e) => e.assess(counts, t),
                 Detector::Percentile(p) => p.assess(counts, t),

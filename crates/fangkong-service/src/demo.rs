@@ -263,9 +263,9 @@ impl Service {
         if let (Some(&first), Some(&last)) = (days.first(), days.last()) {
             self.assess_risk(&system, &nation_code, first, last).await?;
         }
-        for &day in days.iter().rev().take(ALERT_DAYS).rev() {
-            let run = self.run_alerts(&system, &nation_code, day).await?;
-            summary.alerts += run.raised;
+        if let (Some(&first), Some(&last)) = (days.iter().rev().nth(ALERT_DAYS - 1), days.last()) {
+            let run = self.run_alerts(&system, &nation_code, first, last).await?;
+            summary.alerts = run.raised;
         }
         Ok(summary)
     }

@@ -9,6 +9,8 @@ CREATE TABLE alert (
     field           TEXT COLLATE "C" NOT NULL,
     region_code     TEXT COLLATE "C" NOT NULL REFERENCES region(code),
     method          TEXT NOT NULL,
+    -- every method that flagged the signal, comma-separated
+    methods         TEXT NOT NULL,
     first_day       DATE NOT NULL,
     last_day        DATE NOT NULL,
     observed        DOUBLE PRECISION NOT NULL,
@@ -22,7 +24,7 @@ CREATE TABLE alert (
     updated_at      TIMESTAMPTZ NOT NULL,
     acknowledged_by TEXT,
     closed_by       TEXT,
-    UNIQUE (form, field, region_code, method, first_day)
+    UNIQUE (form, field, region_code, first_day)
 );
 CREATE INDEX alert_form_last ON alert(form, last_day);
 CREATE INDEX alert_region ON alert(region_code, last_day);

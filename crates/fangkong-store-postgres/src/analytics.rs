@@ -6,7 +6,7 @@ use super::*;
 use fangkong_domain::alert::{AlertMethod, AlertStatus, AlertVerdict, RiskLevel};
 use fangkong_store::{Alert, AlertFilter, RiskChange, RiskRow};
 
-const ALERT_COLS: &str = "id, form, field, region_code, method, first_day, last_day, \
+const ALERT_COLS: &str = "id, form, field, region_code, method, methods, first_day, last_day, \
     observed, expected, statistic, threshold, status, verdict, note, raised_at, updated_at, \
     acknowledged_by, closed_by";
 
@@ -20,6 +20,11 @@ fn alert_of(row: &PgRow) -> Result<Alert> {
         field: col(row, "field")?,
         region: code_of(&col::<String>(row, "region_code")?)?,
         method: AlertMethod::parse(&method).ok_or_else(|| bad("alert method", &method))?,
+        methods: col::<String>(row, "methods")?
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(|m| AlertMethod::parse(m).ok_or_else(|| bad("alert method", m)))
+            .collect::<Result<_>>()?,
         first_day: col(row, "first_day")?,
         last_day: col(row, "last_day")?,
         observed: col(row, "observed")?,
@@ -215,10 +220,10 @@ pub(crate) async fn alerts_since(
 
 pub(crate) async fn insert_alert(conn: &mut PgConnection, a: &Alert) -> Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO alert (form, field, region_code, method, first_day, last_day, observed, \
+        "INSERT INTO alert (form, field, region_code, method, methods, first_day, last_day, observed, \
            expected, statistic, threshold, status, verdict, note, raised_at, updated_at, \
            acknowledged_by, closed_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         VALUES ($1, $2, $3, $4, $18, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          RETURNING id",
     )
     .bind(&a.form)
@@ -238,6 +243,7 @@ pub(crate) async fn insert_alert(conn: &mut PgConnection, a: &Alert) -> Result<i
     .bind(a.updated_at)
     .bind(&a.acknowledged_by)
     .bind(&a.closed_by)
+    .bind(method_list(&a.methods))
     .fetch_one(conn)
     .await
     .map_err(db_err)
@@ -246,7 +252,7 @@ pub(crate) async fn insert_alert(conn: &mut PgConnection, a: &Alert) -> Result<i
 pub(crate) async fn extend_alert(conn: &mut PgConnection, a: &Alert) -> Result<()> {
     sqlx::query(
         "UPDATE alert SET last_day = $2, observed = $3, expected = $4, statistic = $5, \
-           threshold = $6, updated_at = $7 WHERE id = $1",
+           threshold = $6, updated_at = $7, method = $8, methods = $9 WHERE id = $1",
     )
     .bind(a.id)
     .bind(a.last_day)
@@ -255,6 +261,8 @@ pub(crate) async fn extend_alert(conn: &mut PgConnection, a: &Alert) -> Result<(
     .bind(a.statistic)
     .bind(a.threshold)
     .bind(a.updated_at)
+    .bind(a.method.name())
+    .bind(method_list(&a.methods))
     .execute(conn)
     .await
     .map_err(db_err)?;
@@ -314,4 +322,12 @@ pub(crate) async fn put_risk_levels(conn: &mut PgConnection, rows: &[RiskRow]) -
         .map_err(db_err)?;
     }
     Ok(())
+}
+
+fn method_list(methods: &[AlertMethod]) -> String {
+    methods
+        .iter()
+        .map(|m| m.name())
+        .collect::<Vec<_>>()
+        .join(",")
 }

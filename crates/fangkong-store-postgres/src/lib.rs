@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgExecutor, Postgres, Row};
 
@@ -27,8 +27,8 @@ use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_domain::user::Role;
 use fangkong_store::{
     Alert, AlertFilter, AnalyticsStore, AuditStore, Chain, ChainHead, ChildFigure,
-    CompletenessCounts, DayFigure, NewUser, RegionStore, ReportStore, Result, Review, RiskChange,
-    RiskRow, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
+    CompletenessCounts, DayFigure, NewUser, RegionStore, RegionTree, ReportStore, Result, Review,
+    RiskChange, RiskRow, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
 };
 
 mod analytics;
@@ -36,9 +36,9 @@ pub mod testing;
 
 /// Bytes of CSV gathered before a `COPY` chunk is sent.
 const COPY_CHUNK_BYTES: usize = 4 << 20;
-/// A batch of report versions at least this large is followed by `ANALYZE
-/// report`, so that the roll-up rebuild that usually follows is planned
-/// for the table as it now is.
+/// A transaction that wrote at least this many report versions runs
+/// `ANALYZE report` before it rebuilds roll-ups and before it commits, so
+/// that what follows is planned for the table as it now is.
 const ANALYZE_AFTER_ROWS: usize = 50_000;
 
 const VALUE_COLS: &str = "v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16";
@@ -360,6 +360,27 @@ impl RegionStore for PgStore {
             .await
             .map_err(db_err)?;
         all(rows, region_of)
+    }
+
+    async fn region_generation(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT generation FROM region_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn region_tree(&self) -> Result<RegionTree> {
+        // one statement, so one snapshot; the whole tree as one text value
+        let (generation, text): (i64, Option<String>) = sqlx::query_as(
+            "SELECT (SELECT generation FROM region_generation WHERE id = 1), \
+                    (SELECT string_agg(code || E'\\t' || coalesce(parent_code, '') || E'\\t' || level \
+                         || E'\\t' || octet_length(name) || E'\\t' || name || E'\\n', '') \
+                       FROM region)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        RegionTree::parse(generation, text.unwrap_or_default())
     }
 }
 
@@ -750,7 +771,7 @@ impl Store for PgStore {
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>> {
         let tx = self.pool.begin().await.map_err(db_err)?;
-        Ok(Box::new(PgTx { tx }))
+        Ok(Box::new(PgTx { tx, inserted: 0 }))
     }
 
     async fn chain_head(&self, chain: Chain) -> Result<ChainHead> {
@@ -764,11 +785,30 @@ impl Store for PgStore {
 /// One write transaction; dropped without [`WriteTx::commit`], it rolls back.
 pub struct PgTx {
     tx: sqlx::Transaction<'static, Postgres>,
+    /// Report versions written since statistics were last brought up to
+    /// date: after a bulk load they are, before a roll-up rebuild and before commit.
+    inserted: usize,
 }
 
 impl PgTx {
     fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
+    }
+
+    /// After a bulk load in this transaction, bring the statistics of
+    /// `report` up to date: for the columns queries select on (the values,
+    /// hash and filer never are), a third of the time of the whole table.
+    async fn analyze_if_loaded(&mut self) -> Result<()> {
+        if self.inserted >= ANALYZE_AFTER_ROWS {
+            sqlx::query(
+                "ANALYZE report (seq, form, region_code, date, version, depth, current, filed_at)",
+            )
+            .execute(self.conn())
+            .await
+            .map_err(db_err)?;
+            self.inserted = 0;
+        }
+        Ok(())
     }
 }
 
@@ -788,9 +828,9 @@ async fn set_work_mem(conn: &mut PgConnection) -> Result<()> {
 /// sends CopyFail) and the transaction will roll back.
 async fn send_copy(
     copy: &mut sqlx::postgres::PgCopyIn<&mut PgConnection>,
-    buf: &str,
+    buf: &[u8],
 ) -> Result<()> {
-    copy.send(buf.as_bytes()).await.map_err(db_err)?;
+    copy.send(buf).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -806,40 +846,97 @@ fn csv_text(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// One report version as a line of CSV, in the column order of [`COPY_REPORT`].
-fn csv_version(out: &mut String, v: &ReportVersion, level: Level) {
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{},", v.seq);
-    csv_text(out, &v.key.form);
-    out.push(',');
-    csv_text(out, v.key.region.as_str());
-    let _ = write!(
-        out,
-        ",{},{},{}",
-        v.key.date.format("%Y-%m-%d"),
-        v.version,
-        level.depth()
-    );
-    for x in v.values.0 {
-        let _ = write!(out, ",{x}");
+/// `COPY … (FORMAT binary)`: PostgreSQL's own representation of each
+/// value, so neither side formats or parses numbers, dates or hashes.
+mod binary {
+    use chrono::{DateTime, NaiveDate, Utc};
+
+    /// The header: signature, flags, no extension.
+    pub fn header(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        out.extend_from_slice(&0i32.to_be_bytes());
+        out.extend_from_slice(&0i32.to_be_bytes());
     }
-    out.push(',');
-    csv_text(out, &v.filed_by);
-    let _ = write!(
-        out,
-        ",{},{},\\x",
-        v.filed_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        v.source.name()
-    );
-    for b in v.hash.0 {
-        let _ = write!(out, "{b:02x}");
+
+    pub fn trailer(out: &mut Vec<u8>) {
+        out.extend_from_slice(&(-1i16).to_be_bytes());
     }
-    out.push_str(",t\n");
+
+    pub fn row(out: &mut Vec<u8>, fields: usize) {
+        out.extend_from_slice(&(fields as i16).to_be_bytes());
+    }
+
+    fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+
+    pub fn int8(out: &mut Vec<u8>, x: i64) {
+        field(out, &x.to_be_bytes());
+    }
+
+    pub fn int4(out: &mut Vec<u8>, x: i32) {
+        field(out, &x.to_be_bytes());
+    }
+
+    pub fn int2(out: &mut Vec<u8>, x: i16) {
+        field(out, &x.to_be_bytes());
+    }
+
+    pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+        field(out, b);
+    }
+
+    pub fn text(out: &mut Vec<u8>, s: &str) {
+        field(out, s.as_bytes());
+    }
+
+    /// PostgreSQL's epoch, 2000-01-01.
+    fn epoch() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()
+    }
+
+    /// Days since 2000-01-01.
+    pub fn date(out: &mut Vec<u8>, d: NaiveDate) {
+        int4(out, (d - epoch()).num_days() as i32);
+    }
+
+    /// Microseconds since 2000-01-01 00:00 UTC.
+    pub fn timestamptz(out: &mut Vec<u8>, t: DateTime<Utc>) {
+        let since = t.naive_utc() - epoch().and_hms_opt(0, 0, 0).unwrap_or_default();
+        int8(out, since.num_microseconds().unwrap_or(i64::MAX));
+    }
 }
 
-const COPY_REPORT: &str = "COPY report (seq, form, region_code, date, version, depth, \
-    v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, \
-    filed_by, filed_at, source, hash, current) FROM STDIN WITH (FORMAT csv)";
+/// Report versions as binary COPY data: `seq, form, region_code, date,
+/// version, depth, v1…v{slots}, filed_by, filed_at, source, hash` (the other
+/// slots and `current` take their defaults: 0 and true).
+fn binary_versions(out: &mut Vec<u8>, versions: &[(ReportVersion, Level)], slots: usize) {
+    for (v, level) in versions {
+        binary::row(out, 10 + slots);
+        binary::int8(out, v.seq);
+        binary::text(out, &v.key.form);
+        binary::text(out, v.key.region.as_str());
+        binary::date(out, v.key.date);
+        binary::int4(out, v.version);
+        binary::int2(out, level.depth());
+        for x in &v.values.0[..slots] {
+            binary::int8(out, *x);
+        }
+        binary::text(out, &v.filed_by);
+        binary::timestamptz(out, v.filed_at);
+        binary::text(out, v.source.name());
+        binary::bytes(out, &v.hash.0);
+    }
+}
+
+/// The value slots in use: up to the last one not zero in any row.
+fn slots_in_use<'a>(values: impl Iterator<Item = &'a Values>) -> usize {
+    values
+        .map(|v| v.0.iter().rposition(|x| *x != 0).map_or(0, |i| i + 1))
+        .max()
+        .unwrap_or(0)
+}
 
 #[async_trait]
 impl WriteTx for PgTx {
@@ -927,12 +1024,12 @@ impl WriteTx for PgTx {
             csv_text(&mut buf, &r.path);
             let _ = writeln!(buf, ",{i}");
             if buf.len() >= COPY_CHUNK_BYTES {
-                send_copy(&mut copy, &buf).await?;
+                send_copy(&mut copy, buf.as_bytes()).await?;
                 buf.clear();
             }
         }
         if !buf.is_empty() {
-            send_copy(&mut copy, &buf).await?;
+            send_copy(&mut copy, buf.as_bytes()).await?;
         }
         copy.finish().await.map_err(db_err)?;
         let row = sqlx::query(
@@ -956,6 +1053,10 @@ impl WriteTx for PgTx {
         .await
         .map_err(db_err)?;
         sqlx::query("TRUNCATE region_import")
+            .execute(self.conn())
+            .await
+            .map_err(db_err)?;
+        sqlx::query("UPDATE region_generation SET generation = generation + 1 WHERE id = 1")
             .execute(self.conn())
             .await
             .map_err(db_err)?;
@@ -1069,29 +1170,34 @@ impl WriteTx for PgTx {
     ) -> Result<()> {
         let started = Instant::now();
         if !versions.is_empty() {
-            let mut copy = self.conn().copy_in_raw(COPY_REPORT).await.map_err(db_err)?;
-            let mut buf = String::with_capacity(COPY_CHUNK_BYTES + 1024);
-            for (v, level) in versions {
-                csv_version(&mut buf, v, *level);
-                if buf.len() >= COPY_CHUNK_BYTES {
+            let slots = slots_in_use(versions.iter().map(|(v, _)| &v.values));
+            let values: Vec<&str> = VALUE_NAMES[..slots].to_vec();
+            let mut columns = vec!["seq", "form", "region_code", "date", "version", "depth"];
+            columns.extend(values);
+            columns.extend(["filed_by", "filed_at", "source", "hash"]);
+            let sql = format!(
+                "COPY report ({}) FROM STDIN WITH (FORMAT binary)",
+                columns.join(", ")
+            );
+            let mut copy = self.conn().copy_in_raw(&sql).await.map_err(db_err)?;
+            let mut buf = Vec::with_capacity(COPY_CHUNK_BYTES + 1024);
+            binary::header(&mut buf);
+            // a batch at a time, so that the server works on one while the next is encoded
+            for batch in versions.chunks(2_000) {
+                binary_versions(&mut buf, batch, slots);
+                if buf.len() >= COPY_CHUNK_BYTES / 8 {
                     send_copy(&mut copy, &buf).await?;
                     buf.clear();
                 }
             }
-            if !buf.is_empty() {
-                send_copy(&mut copy, &buf).await?;
-            }
+            binary::trailer(&mut buf);
+            send_copy(&mut copy, &buf).await?;
             copy.finish().await.map_err(db_err)?;
+            self.inserted += versions.len();
         }
         if !superseded.is_empty() {
             sqlx::query("UPDATE report SET current = FALSE WHERE seq = ANY($1) AND current")
                 .bind(superseded)
-                .execute(self.conn())
-                .await
-                .map_err(db_err)?;
-        }
-        if versions.len() >= ANALYZE_AFTER_ROWS {
-            sqlx::query("ANALYZE report")
                 .execute(self.conn())
                 .await
                 .map_err(db_err)?;
@@ -1106,22 +1212,35 @@ impl WriteTx for PgTx {
     }
 
     async fn add_to_rollups(&mut self, form: &str, deltas: &[RollupRow]) -> Result<()> {
-        // one array per column, unnested into rows: one statement per chunk
-        let casts: Vec<String> = (0..MAX_FIELDS)
-            .map(|i| format!("${}::int8[]", 5 + i))
-            .collect();
-        let sql = format!(
-            "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLS}) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[], {}) \
-             ON CONFLICT (form, region_code, date) DO UPDATE SET {}",
-            casts.join(", "),
-            VALUE_NAMES
-                .iter()
-                .map(|v| format!("{v} = rollup.{v} + excluded.{v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        // one array per column, unnested into rows: one statement per chunk;
+        // only the value slots in use (the others are 0 in every row)
         for chunk in deltas.chunks(50_000) {
+            let slots = slots_in_use(chunk.iter().map(|d| &d.values));
+            let casts: Vec<String> = (0..slots)
+                .map(|i| format!(", ${}::int8[]", 5 + i))
+                .collect();
+            let update = if slots == 0 {
+                "DO NOTHING".to_owned()
+            } else {
+                format!(
+                    "DO UPDATE SET {}",
+                    VALUE_NAMES[..slots]
+                        .iter()
+                        .map(|v| format!("{v} = rollup.{v} + excluded.{v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let sql = format!(
+                "INSERT INTO rollup (form, region_code, date, depth{}) \
+                 SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[]{}) \
+                 ON CONFLICT (form, region_code, date) {update}",
+                VALUE_NAMES[..slots]
+                    .iter()
+                    .map(|v| format!(", {v}"))
+                    .collect::<String>(),
+                casts.concat(),
+            );
             let regions: Vec<&str> = chunk.iter().map(|d| d.region.as_str()).collect();
             let dates: Vec<NaiveDate> = chunk.iter().map(|d| d.date).collect();
             let depths: Vec<i16> = chunk.iter().map(|d| d.level.depth()).collect();
@@ -1130,7 +1249,7 @@ impl WriteTx for PgTx {
                 .bind(regions)
                 .bind(dates)
                 .bind(depths);
-            for i in 0..MAX_FIELDS {
+            for i in 0..slots {
                 q = q.bind(chunk.iter().map(|d| d.values.0[i]).collect::<Vec<i64>>());
             }
             q.execute(self.conn()).await.map_err(db_err)?;
@@ -1163,6 +1282,8 @@ impl WriteTx for PgTx {
 
     async fn rebuild_rollups(&mut self, form: &str, dates: &[NaiveDate]) -> Result<()> {
         let started = Instant::now();
+        // planned for the reports as they now are
+        self.analyze_if_loaded().await?;
         sqlx::query("DELETE FROM rollup WHERE form = $1 AND date = ANY($2)")
             .bind(form)
             .bind(dates)
@@ -1231,7 +1352,8 @@ impl WriteTx for PgTx {
         analytics::put_risk_levels(self.conn(), rows).await
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        self.analyze_if_loaded().await?;
         self.tx.commit().await.map_err(db_err)
     }
 }

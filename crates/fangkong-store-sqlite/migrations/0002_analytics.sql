@@ -8,6 +8,8 @@ CREATE TABLE alert (
     field           TEXT NOT NULL,
     region_code     TEXT NOT NULL REFERENCES region(code),
     method          TEXT NOT NULL,
+    -- every method that flagged the signal, comma-separated
+    methods         TEXT NOT NULL,
     first_day       TEXT NOT NULL,
     last_day        TEXT NOT NULL,
     observed        REAL NOT NULL,
@@ -21,7 +23,7 @@ CREATE TABLE alert (
     updated_at      TEXT NOT NULL,
     acknowledged_by TEXT,
     closed_by       TEXT,
-    UNIQUE (form, field, region_code, method, first_day)
+    UNIQUE (form, field, region_code, first_day)
 );
 CREATE INDEX alert_form_last ON alert(form, last_day);
 CREATE INDEX alert_region ON alert(region_code, last_day);

@@ -8,7 +8,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use fangkong_domain::alert::{AlertMethod, AlertStatus, AlertVerdict, RiskLevel};
 use fangkong_store::{Alert, AlertFilter, RiskChange, RiskRow};
 
-const ALERT_COLUMNS: &str = "id, form, field, region_code, method, first_day, last_day, \
+const ALERT_COLUMNS: &str = "id, form, field, region_code, method, methods, first_day, last_day, \
     observed, expected, statistic, threshold, status, verdict, note, raised_at, updated_at, \
     acknowledged_by, closed_by";
 
@@ -34,6 +34,11 @@ fn alert_from_row(row: &SqliteRow) -> Result<Alert> {
         field: get(row, "field")?,
         region: code(row)?,
         method: AlertMethod::parse(&method).ok_or_else(|| bad("alert method", &method))?,
+        methods: get::<String>(row, "methods")?
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(|m| AlertMethod::parse(m).ok_or_else(|| bad("alert method", m)))
+            .collect::<Result<_>>()?,
         first_day: get(row, "first_day")?,
         last_day: get(row, "last_day")?,
         observed: get(row, "observed")?,
@@ -225,10 +230,10 @@ pub(crate) async fn alerts_since(
 
 pub(crate) async fn insert_alert(conn: &mut SqliteConnection, a: &Alert) -> Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO alert (form, field, region_code, method, first_day, last_day, observed, \
+        "INSERT INTO alert (form, field, region_code, method, methods, first_day, last_day, observed, \
            expected, statistic, threshold, status, verdict, note, raised_at, updated_at, \
            acknowledged_by, closed_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+         VALUES (?1, ?2, ?3, ?4, ?18, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
          RETURNING id",
     )
     .bind(&a.form)
@@ -248,6 +253,7 @@ pub(crate) async fn insert_alert(conn: &mut SqliteConnection, a: &Alert) -> Resu
     .bind(a.updated_at)
     .bind(&a.acknowledged_by)
     .bind(&a.closed_by)
+    .bind(method_list(&a.methods))
     .fetch_one(conn)
     .await
     .map_err(other)
@@ -256,7 +262,7 @@ pub(crate) async fn insert_alert(conn: &mut SqliteConnection, a: &Alert) -> Resu
 pub(crate) async fn extend_alert(conn: &mut SqliteConnection, a: &Alert) -> Result<()> {
     sqlx::query(
         "UPDATE alert SET last_day = ?2, observed = ?3, expected = ?4, statistic = ?5, \
-           threshold = ?6, updated_at = ?7 WHERE id = ?1",
+           threshold = ?6, updated_at = ?7, method = ?8, methods = ?9 WHERE id = ?1",
     )
     .bind(a.id)
     .bind(a.last_day)
@@ -265,6 +271,8 @@ pub(crate) async fn extend_alert(conn: &mut SqliteConnection, a: &Alert) -> Resu
     .bind(a.statistic)
     .bind(a.threshold)
     .bind(a.updated_at)
+    .bind(a.method.name())
+    .bind(method_list(&a.methods))
     .execute(conn)
     .await
     .map_err(other)?;
@@ -322,4 +330,12 @@ pub(crate) async fn put_risk_levels(conn: &mut SqliteConnection, rows: &[RiskRow
         q.build().execute(&mut *conn).await.map_err(other)?;
     }
     Ok(())
+}
+
+fn method_list(methods: &[AlertMethod]) -> String {
+    methods
+        .iter()
+        .map(|m| m.name())
+        .collect::<Vec<_>>()
+        .join(",")
 }

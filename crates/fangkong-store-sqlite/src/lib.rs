@@ -27,8 +27,8 @@ use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_store::{
     Alert, AlertFilter, AnalyticsStore, AuditStore, Chain, ChainHead, ChildFigure,
-    CompletenessCounts, DayFigure, NewUser, RegionStore, ReportStore, Result, Review, RiskChange,
-    RiskRow, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
+    CompletenessCounts, DayFigure, NewUser, RegionStore, RegionTree, ReportStore, Result, Review,
+    RiskChange, RiskRow, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
 };
 
 /// `v1, v2, …, v16`
@@ -46,6 +46,8 @@ const AUDIT_COLUMNS: &str = "seq, at, actor, action, entity, entity_key, before,
 const INSERT_CHUNK: usize = 1000;
 /// Items per JSON array handed to `json_each` in bulk paths.
 const JSON_CHUNK: usize = 50_000;
+/// Rows per BLOB of fixed-width records in bulk inserts (see `Fixed`).
+const RECORD_CHUNK: usize = 20_000;
 
 /// A JSON array of strings that need no escaping (codes, names of forms, usernames).
 fn json_strings<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -368,6 +370,26 @@ impl RegionStore for SqliteStore {
             .iter()
             .map(region_from_row)
             .collect()
+    }
+
+    async fn region_generation(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT generation FROM region_generation WHERE id = 1")
+            .fetch_one(&self.read)
+            .await
+            .map_err(other)
+    }
+
+    async fn region_tree(&self) -> Result<RegionTree> {
+        // one statement, so one snapshot; the whole tree as one text value
+        let (generation, text): (i64, Option<String>) = sqlx::query_as(
+            "SELECT (SELECT generation FROM region_generation WHERE id = 1), \
+                    (SELECT group_concat(printf('%s\t%s\t%d\t%d\t%s\n', code, ifnull(parent_code, ''), \
+                         level, length(CAST(name AS BLOB)), name), '') FROM region)",
+        )
+        .fetch_one(&self.read)
+        .await
+        .map_err(other)?;
+        RegionTree::parse(generation, text.unwrap_or_default())
     }
 }
 
@@ -822,136 +844,278 @@ where
     })
 }
 
-/// Insert report versions that share form, filer and source.
+/// Rows for one `INSERT … SELECT` sent as one BLOB of fixed-width records,
+/// cut apart in SQL by a counter (`WITH RECURSIVE n(i)`): field `k` of row
+/// `i` is `substr(?1, i * width + offset_k, length_k)`.
 ///
-/// The rows go in as one JSON array, each row an array of what varies. SQLite
-/// parses a row's JSON once per field it extracts, so what is the same for
-/// the whole chunk (the day, the filing time, consecutive sequence numbers)
-/// is bound once instead, and only the value slots in use are sent.
+/// With sqlx every bound parameter and every JSON value has a cost that
+/// dominates at hundreds of thousands of rows; slicing a BLOB is the
+/// cheapest thing SQLite does with bytes. What is the same for a whole chunk
+/// is a parameter instead, and each field is as wide as its widest value in
+/// the chunk.
+struct Fixed {
+    columns: Vec<String>,
+    exprs: Vec<String>,
+    params: Vec<Param>,
+    fields: Vec<FieldSpec>,
+    width: usize,
+}
+
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+#[derive(Clone, Copy)]
+enum FieldSpec {
+    /// Decimal, zero-padded to the width, a sign first when negative.
+    Int(usize),
+    /// The length in bytes (decimal, as wide as the first number), then
+    /// the text padded with spaces to the second.
+    Text(usize, usize),
+    Bytes(usize),
+}
+
+/// One field of one record, in the order the columns were declared.
+enum Cell<'a> {
+    Int(i64),
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
+
+/// `n` in decimal, zero-padded to `w` digits (`n` has at most `w`).
+fn push_padded(out: &mut Vec<u8>, mut n: u64, w: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    while n > 0 {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&digits[digits.len() - w..]);
+}
+
+/// The characters of `x` in decimal.
+fn decimal_width(x: i64) -> usize {
+    let mut n = x.unsigned_abs();
+    let mut w = usize::from(x < 0) + 1;
+    while n >= 10 {
+        n /= 10;
+        w += 1;
+    }
+    w
+}
+
+impl Fixed {
+    fn new() -> Fixed {
+        Fixed {
+            columns: Vec::new(),
+            exprs: Vec::new(),
+            params: Vec::new(),
+            fields: Vec::new(),
+            width: 0,
+        }
+    }
+
+    /// A column with the same value in every row (parameters ?3, ?4, …).
+    fn param(&mut self, column: &str, value: Param) {
+        self.params.push(value);
+        self.columns.push(column.to_owned());
+        self.exprs.push(format!("?{}", self.params.len() + 2));
+    }
+
+    /// A column `start + i` for row `i`.
+    fn counter(&mut self, column: &str, start: i64) {
+        self.params.push(Param::Int(start));
+        self.columns.push(column.to_owned());
+        self.exprs.push(format!("?{} + n.i", self.params.len() + 2));
+    }
+
+    fn field(&mut self, column: &str, spec: FieldSpec) {
+        let at = self.width + 1;
+        let expr = match spec {
+            FieldSpec::Int(w) => {
+                self.width += w;
+                format!("CAST(substr(?1, n.i * #W + {at}, {w}) AS INTEGER)")
+            }
+            FieldSpec::Text(lw, w) => {
+                self.width += lw + w;
+                format!(
+                    "CAST(substr(?1, n.i * #W + {}, CAST(substr(?1, n.i * #W + {at}, {lw}) AS INTEGER)) AS TEXT)",
+                    at + lw
+                )
+            }
+            FieldSpec::Bytes(w) => {
+                self.width += w;
+                format!("substr(?1, n.i * #W + {at}, {w})")
+            }
+        };
+        self.columns.push(column.to_owned());
+        self.exprs.push(expr);
+        self.fields.push(spec);
+    }
+
+    /// A text field as wide as the longest of `texts`.
+    fn text_field<'a>(&mut self, column: &str, texts: impl Iterator<Item = &'a str>) {
+        let w = texts.map(str::len).max().unwrap_or(0);
+        self.field(column, FieldSpec::Text(decimal_width(w as i64), w));
+    }
+
+    /// An integer field as wide as the widest of `values`.
+    fn int_field(&mut self, column: &str, values: impl Iterator<Item = i64>) {
+        let w = values.map(decimal_width).max().unwrap_or(1);
+        self.field(column, FieldSpec::Int(w));
+    }
+
+    /// `INSERT INTO {table} ({columns}) SELECT … {tail}`: ?1 the records, ?2 their count.
+    fn sql(&self, table: &str, tail: &str) -> String {
+        let exprs = self.exprs.join(", ").replace("#W", &self.width.to_string());
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2) \
+             INSERT INTO {table} ({}) SELECT {exprs} FROM n WHERE true {tail}",
+            self.columns.join(", ")
+        )
+    }
+
+    fn push(&self, out: &mut Vec<u8>, cells: &[Cell<'_>]) {
+        for (spec, cell) in self.fields.iter().zip(cells) {
+            match (*spec, cell) {
+                (FieldSpec::Int(w), Cell::Int(x)) => {
+                    if *x < 0 {
+                        out.push(b'-');
+                        push_padded(out, x.unsigned_abs(), w - 1);
+                    } else {
+                        push_padded(out, x.unsigned_abs(), w);
+                    }
+                }
+                (FieldSpec::Text(lw, w), Cell::Text(t)) => {
+                    push_padded(out, t.len() as u64, lw);
+                    out.extend_from_slice(t.as_bytes());
+                    out.resize(out.len() + (w - t.len()), b' ');
+                }
+                (FieldSpec::Bytes(w), Cell::Bytes(b)) => {
+                    out.extend_from_slice(&b[..w]);
+                }
+                // the callers push cells in the order of their fields
+                _ => debug_assert!(false, "a cell of the wrong kind"),
+            }
+        }
+    }
+
+    async fn execute(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        sql: &str,
+        records: Vec<u8>,
+        rows: usize,
+    ) -> Result<()> {
+        debug_assert_eq!(records.len(), rows * self.width);
+        let mut q = sqlx::query(sql).bind(records).bind(rows as i64);
+        for p in &self.params {
+            q = match p {
+                Param::Text(t) => q.bind(t.as_str()),
+                Param::Int(x) => q.bind(*x),
+            };
+        }
+        q.execute(&mut **tx).await.map_err(other)?;
+        Ok(())
+    }
+}
+
+/// Timestamps as sqlx writes them, so that text comparisons hold.
+fn time_text(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+/// The value slots in use: up to the last one not zero in any row.
+fn slots_in_use<'a>(values: impl Iterator<Item = &'a Values>) -> usize {
+    values
+        .map(|v| v.0.iter().rposition(|x| *x != 0).map_or(0, |i| i + 1))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Insert report versions as fixed-width records ([`Fixed`]): what the whole
+/// chunk shares (form, filer, source, day, filing time, consecutive sequence
+/// numbers) is bound once, and only the value slots in use are sent.
 async fn insert_rows(
     tx: &mut Transaction<'static, Sqlite>,
     rows: &[(ReportVersion, Level)],
 ) -> Result<()> {
-    use std::fmt::Write;
     let Some((first, _)) = rows.first() else {
         return Ok(());
     };
-    let slots = rows
-        .iter()
-        .map(|(v, _)| {
-            v.values
-                .0
-                .iter()
-                .rposition(|x| *x != 0)
-                .map_or(0, |i| i + 1)
-        })
-        .max()
-        .unwrap_or(0);
-    let same_day = rows.iter().all(|(v, _)| v.key.date == first.key.date);
-    let same_time = rows.iter().all(|(v, _)| v.filed_at == first.filed_at);
+    let mut f = Fixed::new();
+    let all = |same: &dyn Fn(&ReportVersion) -> bool| rows.iter().all(|(v, _)| same(v));
     let consecutive = rows
         .iter()
         .enumerate()
         .all(|(k, (v, _))| v.seq == first.seq + k as i64);
-    // timestamps as sqlx writes them, so that text comparisons hold
-    let time_text = |v: &ReportVersion| {
-        v.filed_at
-            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
-    };
-
-    // (column, expression): parameters ?1 json, ?2 form, ?3 filer, ?4 source, ?5 day, ?6 time, ?7 first seq
-    let mut columns: Vec<(String, String)> = vec![
-        ("form".into(), "?2".into()),
-        ("filed_by".into(), "?3".into()),
-        ("source".into(), "?4".into()),
-    ];
-    let mut field = 0;
-    let mut next = |columns: &mut Vec<(String, String)>, name: &str, wrap: &str| {
-        columns.push((
-            name.to_owned(),
-            wrap.replace('#', &format!("j.value->>{field}")),
-        ));
-        field += 1;
-    };
-    next(&mut columns, "region_code", "#");
-    next(&mut columns, "version", "#");
-    next(&mut columns, "depth", "#");
-    next(&mut columns, "hash", "unhex(#)");
     if consecutive {
-        columns.push(("seq".into(), "?7 + j.key".into()));
+        f.counter("seq", first.seq);
     } else {
-        next(&mut columns, "seq", "#");
+        f.int_field("seq", rows.iter().map(|(v, _)| v.seq));
     }
-    if same_day {
-        columns.push(("date".into(), "?5".into()));
-    } else {
-        next(&mut columns, "date", "#");
+    // what the whole chunk shares is a parameter, else a field of each record
+    let mut varying: Vec<Vec<String>> = Vec::new();
+    let mut text = |column: &str, same: bool, text: &dyn Fn(&ReportVersion) -> String| {
+        if same {
+            f.param(column, Param::Text(text(first)));
+        } else {
+            let values: Vec<String> = rows.iter().map(|(v, _)| text(v)).collect();
+            f.text_field(column, values.iter().map(String::as_str));
+            varying.push(values);
+        }
+    };
+    text("form", all(&|v| v.key.form == first.key.form), &|v| {
+        v.key.form.clone()
+    });
+    text("filed_by", all(&|v| v.filed_by == first.filed_by), &|v| {
+        v.filed_by.clone()
+    });
+    text("source", all(&|v| v.source == first.source), &|v| {
+        v.source.name().to_owned()
+    });
+    text("date", all(&|v| v.key.date == first.key.date), &|v| {
+        v.key.date.to_string()
+    });
+    text("filed_at", all(&|v| v.filed_at == first.filed_at), &|v| {
+        time_text(&v.filed_at)
+    });
+    f.field("hash", FieldSpec::Bytes(32));
+    f.int_field("version", rows.iter().map(|(v, _)| i64::from(v.version)));
+    f.int_field("depth", rows.iter().map(|(_, l)| i64::from(l.depth())));
+    let slots = slots_in_use(rows.iter().map(|(v, _)| &v.values));
+    for k in 0..slots {
+        f.int_field(
+            &format!("v{}", k + 1),
+            rows.iter().map(|(v, _)| v.values.0[k]),
+        );
     }
-    if same_time {
-        columns.push(("filed_at".into(), "?6".into()));
-    } else {
-        next(&mut columns, "filed_at", "#");
-    }
-    for i in 1..=slots {
-        next(&mut columns, &format!("v{i}"), "#");
-    }
-    let sql = format!(
-        "INSERT INTO report ({}) SELECT {} FROM json_each(?1) j",
-        columns
-            .iter()
-            .map(|(c, _)| c.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        columns
-            .iter()
-            .map(|(_, e)| e.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+    f.text_field(
+        "region_code",
+        rows.iter().map(|(v, _)| v.key.region.as_str()),
     );
 
-    let mut json = String::with_capacity(rows.len() * (90 + 8 * slots));
-    json.push('[');
-    for (n, (v, level)) in rows.iter().enumerate() {
-        if n > 0 {
-            json.push(',');
-        }
-        json.push('[');
-        push_json_str(&mut json, v.key.region.as_str());
-        let _ = write!(
-            json,
-            ",{},{},\"{}\"",
-            v.version,
-            level.depth(),
-            v.hash.to_hex()
-        );
+    let mut records = Vec::with_capacity(rows.len() * f.width);
+    let mut cells = Vec::with_capacity(8 + slots);
+    for (i, (v, level)) in rows.iter().enumerate() {
+        cells.clear();
         if !consecutive {
-            let _ = write!(json, ",{}", v.seq);
+            cells.push(Cell::Int(v.seq));
         }
-        if !same_day {
-            let _ = write!(json, ",\"{}\"", v.key.date);
+        for values in &varying {
+            cells.push(Cell::Text(&values[i]));
         }
-        if !same_time {
-            json.push(',');
-            push_json_str(&mut json, &time_text(v));
-        }
-        for x in &v.values.0[..slots] {
-            let _ = write!(json, ",{x}");
-        }
-        json.push(']');
+        cells.push(Cell::Bytes(&v.hash.0));
+        cells.push(Cell::Int(i64::from(v.version)));
+        cells.push(Cell::Int(i64::from(level.depth())));
+        cells.extend(v.values.0[..slots].iter().map(|x| Cell::Int(*x)));
+        cells.push(Cell::Text(v.key.region.as_str()));
+        f.push(&mut records, &cells);
     }
-    json.push(']');
-    sqlx::query(&sql)
-        .bind(json)
-        .bind(&first.key.form)
-        .bind(&first.filed_by)
-        .bind(first.source.name())
-        .bind(first.key.date)
-        .bind(time_text(first))
-        .bind(first.seq)
-        .execute(&mut **tx)
+    f.execute(tx, &f.sql("report", ""), records, rows.len())
         .await
-        .map_err(other)?;
-    Ok(())
 }
 
 /// A write transaction on the single writer connection.
@@ -998,6 +1162,9 @@ impl WriteTx for SqliteTx {
     }
 
     async fn insert_regions(&mut self, regions: &[Region]) -> Result<u64> {
+        if regions.is_empty() {
+            return Ok(0);
+        }
         let mut n = 0;
         for chunk in regions.chunks(INSERT_CHUNK) {
             let mut qb =
@@ -1020,6 +1187,10 @@ impl WriteTx for SqliteTx {
                 .map_err(other)?
                 .rows_affected();
         }
+        sqlx::query("UPDATE region_generation SET generation = generation + 1 WHERE id = 1")
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
         Ok(n)
     }
 
@@ -1138,25 +1309,7 @@ impl WriteTx for SqliteTx {
         versions: &[(ReportVersion, Level)],
         superseded: &[i64],
     ) -> Result<()> {
-        // One JSON array of rows per chunk, each row only what varies:
-        // [seq, region, date, version, depth, hash, filed_at, v1, …, vk] with
-        // k the highest slot in use; the form, filer and source are
-        // parameters when they are the same for the whole chunk.
-        for chunk in versions.chunks(JSON_CHUNK / 4) {
-            let Some((first, _)) = chunk.first() else {
-                continue;
-            };
-            let uniform = chunk.iter().all(|(v, _)| {
-                v.key.form == first.key.form
-                    && v.filed_by == first.filed_by
-                    && v.source == first.source
-            });
-            if !uniform {
-                for one in chunk {
-                    insert_rows(&mut self.tx, std::slice::from_ref(one)).await?;
-                }
-                continue;
-            }
+        for chunk in versions.chunks(RECORD_CHUNK) {
             insert_rows(&mut self.tx, chunk).await?;
         }
         // after the insert, so a version superseded in the same batch is found
@@ -1174,42 +1327,56 @@ impl WriteTx for SqliteTx {
     }
 
     async fn add_to_rollups(&mut self, form: &str, deltas: &[RollupRow]) -> Result<()> {
-        use std::fmt::Write;
-        let columns: Vec<String> = (0..MAX_FIELDS)
-            .map(|i| format!("j.value->>{}", 3 + i))
-            .collect();
-        let adds: Vec<String> = (1..=MAX_FIELDS)
-            .map(|i| format!("v{i} = v{i} + excluded.v{i}"))
-            .collect();
-        let sql = format!(
-            "INSERT INTO rollup (form, region_code, date, depth, {VALUE_COLUMNS}) \
-             SELECT ?2, j.value->>0, j.value->>1, j.value->>2, {} FROM json_each(?1) j WHERE true \
-             ON CONFLICT (form, region_code, date) DO UPDATE SET {}",
-            columns.join(", "),
-            adds.join(", ")
-        );
-        for chunk in deltas.chunks(JSON_CHUNK / 4) {
-            let mut json = String::with_capacity(chunk.len() * 80);
-            json.push('[');
-            for (n, d) in chunk.iter().enumerate() {
-                if n > 0 {
-                    json.push(',');
-                }
-                json.push('[');
-                push_json_str(&mut json, d.region.as_str());
-                let _ = write!(json, ",\"{}\",{}", d.date, d.level.depth());
-                for x in d.values.0 {
-                    let _ = write!(json, ",{x}");
-                }
-                json.push(']');
+        for chunk in deltas.chunks(RECORD_CHUNK) {
+            let Some(first) = chunk.first() else {
+                continue;
+            };
+            // only the slots in use: the others are 0 in every row, the
+            // default of a new roll-up and nothing to add to an old one
+            let slots = slots_in_use(chunk.iter().map(|d| &d.values));
+            let same_day = chunk.iter().all(|d| d.date == first.date);
+            let dates: Vec<String> = if same_day {
+                Vec::new()
+            } else {
+                chunk.iter().map(|d| d.date.to_string()).collect()
+            };
+            let mut f = Fixed::new();
+            f.param("form", Param::Text(form.to_owned()));
+            if same_day {
+                f.param("date", Param::Text(first.date.to_string()));
+            } else {
+                f.text_field("date", dates.iter().map(String::as_str));
             }
-            json.push(']');
-            sqlx::query(&sql)
-                .bind(json)
-                .bind(form)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(other)?;
+            f.int_field("depth", chunk.iter().map(|d| i64::from(d.level.depth())));
+            for k in 0..slots {
+                f.int_field(&format!("v{}", k + 1), chunk.iter().map(|d| d.values.0[k]));
+            }
+            f.text_field("region_code", chunk.iter().map(|d| d.region.as_str()));
+            let adds: Vec<String> = (1..=slots)
+                .map(|i| format!("v{i} = v{i} + excluded.v{i}"))
+                .collect();
+            let tail = if adds.is_empty() {
+                "ON CONFLICT (form, region_code, date) DO NOTHING".to_owned()
+            } else {
+                format!(
+                    "ON CONFLICT (form, region_code, date) DO UPDATE SET {}",
+                    adds.join(", ")
+                )
+            };
+            let mut records = Vec::with_capacity(chunk.len() * f.width);
+            let mut cells = Vec::with_capacity(3 + slots);
+            for (i, d) in chunk.iter().enumerate() {
+                cells.clear();
+                if !same_day {
+                    cells.push(Cell::Text(&dates[i]));
+                }
+                cells.push(Cell::Int(i64::from(d.level.depth())));
+                cells.extend(d.values.0[..slots].iter().map(|x| Cell::Int(*x)));
+                cells.push(Cell::Text(d.region.as_str()));
+                f.push(&mut records, &cells);
+            }
+            f.execute(&mut self.tx, &f.sql("rollup", &tail), records, chunk.len())
+                .await?;
         }
         Ok(())
     }

@@ -13,7 +13,9 @@ use fangkong_domain::form::Values;
 use fangkong_domain::region::{Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_domain::user::Role;
-use fangkong_store::{Chain, ChainHead, CompletenessCounts, NewUser, Review, Store, StoreError};
+use fangkong_store::{
+    Chain, ChainHead, CompletenessCounts, NewUser, Review, RollupRow, Store, StoreError,
+};
 use fangkong_store_postgres::testing::fresh_database;
 use fangkong_store_postgres::PgStore;
 use fangkong_store_sqlite::SqliteStore;
@@ -900,6 +902,7 @@ fn alert(region: &str, first: u32, last: u32) -> fangkong_store::Alert {
         field: "new_confirmed".into(),
         region: code(region),
         method: AlertMethod::EarsC2,
+        methods: vec![AlertMethod::EarsC2, AlertMethod::Cidars],
         first_day: day(first),
         last_day: day(last),
         observed: 12.0,
@@ -968,6 +971,13 @@ async fn alerts_are_raised_extended_and_closed() {
             (day(21), 20.0, at(2, 0))
         );
         assert_eq!(got.first_day, day(20));
+        assert_eq!(
+            got.methods,
+            vec![
+                fangkong_domain::alert::AlertMethod::EarsC2,
+                fangkong_domain::alert::AlertMethod::Cidars
+            ]
+        );
         let closed = s.alert(b).await.expect("alert").expect("exists");
         assert_eq!(closed.status, AlertStatus::Closed);
         assert_eq!(closed.verdict, Some(AlertVerdict::FalseAlarm));
@@ -1077,5 +1087,227 @@ async fn risk_levels_are_replaced_and_their_changes_listed() {
             .await
             .expect("levels")
             .is_empty());
+    }
+}
+
+/// The whole tree in one read, and its generation: advanced by every write
+/// of regions that commits, not by one rolled back.
+#[tokio::test]
+async fn the_region_tree_is_read_whole_with_its_generation() {
+    for engine in engines().await {
+        let s = engine.store.as_ref();
+        let empty = s.region_tree().await.expect("tree");
+        assert!(empty.is_empty(), "{}", engine.name);
+        let g0 = s.region_generation().await.expect("generation");
+        assert_eq!(empty.generation, g0, "{}", engine.name);
+
+        // names with what the transfer format uses as separators
+        let mut regions = tree();
+        regions[2].name = "湖南\t省\n(新)".to_owned();
+        regions[6].name = String::new();
+        let mut tx = s.begin().await.expect("begin");
+        tx.insert_regions(&regions).await.expect("insert");
+        tx.commit().await.expect("commit");
+        let g1 = s.region_generation().await.expect("generation");
+        assert!(g1 > g0, "{}: {g0} then {g1}", engine.name);
+
+        let t = s.region_tree().await.expect("tree");
+        assert_eq!(t.generation, g1, "{}", engine.name);
+        let mut read: Vec<(String, Option<String>, Level, String)> = t
+            .rows()
+            .iter()
+            .map(|r| {
+                (
+                    t.code(r).to_owned(),
+                    t.parent(r).map(str::to_owned),
+                    r.level,
+                    t.name(r).to_owned(),
+                )
+            })
+            .collect();
+        read.sort();
+        let mut expected: Vec<(String, Option<String>, Level, String)> = regions
+            .iter()
+            .map(|r| {
+                (
+                    r.code.to_string(),
+                    r.parent.as_ref().map(|p| p.to_string()),
+                    r.level,
+                    r.name.clone(),
+                )
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(read, expected, "{}", engine.name);
+
+        // a rolled-back write leaves the generation as it was
+        let mut tx = s.begin().await.expect("begin");
+        tx.insert_regions(&regions[..2]).await.expect("insert");
+        drop(tx);
+        assert_eq!(
+            s.region_generation().await.expect("generation"),
+            g1,
+            "{}",
+            engine.name
+        );
+        // an update of existing regions advances it
+        let mut tx = s.begin().await.expect("begin");
+        tx.insert_regions(&regions[..2]).await.expect("insert");
+        tx.commit().await.expect("commit");
+        assert!(
+            s.region_generation().await.expect("generation") > g1,
+            "{}",
+            engine.name
+        );
+    }
+}
+
+/// Bulk writes of every shape come back exactly: versions of several
+/// forms, filers, sources, days and times in one batch, sequence numbers
+/// with gaps, long codes, extreme values in all sixteen slots; and roll-up
+/// changes over several days, negative ones included.
+#[tokio::test]
+async fn bulk_writes_of_any_shape_read_back_exactly() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let long = "X".repeat(32);
+        let mut tx = s.begin().await.expect("begin");
+        let nation = Region::nation("中国");
+        tx.insert_regions(&[region(&long, Some(&nation), "长", Level::Province)])
+            .await
+            .expect("region");
+        tx.commit().await.expect("commit");
+
+        let mut all16 = Values::ZERO;
+        for (i, v) in all16.0.iter_mut().enumerate() {
+            *v = match i % 4 {
+                0 => i64::MAX,
+                1 => i64::MIN,
+                2 => -1,
+                _ => 1_234_567_890_123 * i as i64,
+            };
+        }
+        let mut versions = Vec::new();
+        for (i, region) in ["420102", "420103", &long, "420104"].iter().enumerate() {
+            let seq = [1, 2, 5, 9][i];
+            let mut v = version(seq, "epidemic", region, day(25), 1, vals(&[i as i64]));
+            match i {
+                1 => {
+                    v.key.form = "grid".into();
+                    v.filed_by = "其他人".repeat(40);
+                    v.source = Source::Import;
+                }
+                2 => {
+                    v.key.date = day(26);
+                    v.values = all16;
+                }
+                3 => v.values = Values::ZERO,
+                _ => {}
+            }
+            versions.push(v);
+        }
+        let rows: Vec<(ReportVersion, Level)> = versions
+            .iter()
+            .map(|v| (v.clone(), Level::County))
+            .collect();
+        let mut tx = s.begin().await.expect("begin");
+        tx.insert_versions(&rows, &[]).await.expect("versions");
+        tx.commit().await.expect("commit");
+        let read = s.report_chain(0, 100).await.expect("chain");
+        assert_eq!(read, versions, "{}", engine.name);
+
+        // the uniform case: consecutive, one form, filer, day and time
+        let mut uniform = Vec::new();
+        for (i, region) in ["420102", "420103", "420104", "420100", "420000"]
+            .iter()
+            .enumerate()
+        {
+            let mut v = version(
+                20 + i as i64,
+                "epidemic",
+                region,
+                day(27),
+                1,
+                vals(&[i as i64, 0, 7]),
+            );
+            v.filed_at = versions[0].filed_at;
+            uniform.push((v, Level::County));
+        }
+        let mut tx = s.begin().await.expect("begin");
+        tx.insert_versions(&uniform, &[]).await.expect("versions");
+        tx.commit().await.expect("commit");
+        let read = s.report_chain(9, 100).await.expect("chain");
+        let expected: Vec<ReportVersion> = uniform.iter().map(|(v, _)| v.clone()).collect();
+        assert_eq!(read, expected, "{}", engine.name);
+
+        let mut tx = s.begin().await.expect("begin");
+        let deltas = vec![
+            RollupRow {
+                date: day(25),
+                region: code("420100"),
+                level: Level::City,
+                values: vals(&[5, -3]),
+            },
+            RollupRow {
+                date: day(26),
+                region: code("420100"),
+                level: Level::City,
+                values: all16,
+            },
+            RollupRow {
+                date: day(25),
+                region: code(&long),
+                level: Level::Province,
+                values: Values::ZERO,
+            },
+        ];
+        tx.add_to_rollups("epidemic", &deltas).await.expect("add");
+        tx.add_to_rollups(
+            "epidemic",
+            &[RollupRow {
+                date: day(25),
+                region: code("420100"),
+                level: Level::City,
+                values: vals(&[-5, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]),
+            }],
+        )
+        .await
+        .expect("add");
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &code("420100"))
+                .await
+                .expect("rollup"),
+            Some(vals(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9])),
+            "{}",
+            engine.name
+        );
+        assert_eq!(
+            tx.rollup("epidemic", day(26), &code("420100"))
+                .await
+                .expect("rollup"),
+            Some(all16),
+            "{}",
+            engine.name
+        );
+        // a zero change still gives the region its figure for the day
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &code(&long))
+                .await
+                .expect("rollup"),
+            Some(Values::ZERO),
+            "{}",
+            engine.name
+        );
+        let mut on: Vec<(NaiveDate, String, Level, Values)> = tx
+            .rollups_on("epidemic", &[day(25), day(26)])
+            .await
+            .expect("rollups")
+            .into_iter()
+            .map(|r| (r.date, r.region.to_string(), r.level, r.values))
+            .collect();
+        on.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        assert_eq!(on.len(), 3, "{}", engine.name);
+        assert_eq!(on[2], (day(26), "420100".to_owned(), Level::City, all16));
+        tx.commit().await.expect("commit");
     }
 }

@@ -13,7 +13,10 @@ pub struct Alert {
     pub form: String,
     pub field: String,
     pub region: RegionCode,
+    /// The method whose figures the alert shows (the strongest day's).
     pub method: AlertMethod,
+    /// Every method that flagged the signal.
+    pub methods: Vec<AlertMethod>,
     /// The first and the last day on which the method signalled.
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,

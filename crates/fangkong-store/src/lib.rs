@@ -139,6 +139,130 @@ pub struct Review {
     pub at: DateTime<Utc>,
 }
 
+/// The whole region tree in one piece of text, for a process that keeps the
+/// tree in memory (the service's index for bulk imports): every region's
+/// code, parent, level and name, and the tree's generation.
+///
+/// The engines send it as one text, per region
+/// `code \t parent_code \t level \t byte length of name \t name \n`
+/// (the parent empty for the root), which [`RegionTree::parse`] reads: one
+/// value from the database instead of a row per region.
+#[derive(Debug, Clone, Default)]
+pub struct RegionTree {
+    /// The [`RegionStore::region_generation`] the tree was read at.
+    pub generation: i64,
+    text: String,
+    rows: Vec<RegionTreeRow>,
+}
+
+/// One region of a [`RegionTree`]: where its code, parent code (empty for
+/// the root) and name lie in the tree's text, as (start, length) in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegionTreeRow {
+    pub code: (u32, u32),
+    pub parent: (u32, u32),
+    pub name: (u32, u32),
+    pub level: Level,
+}
+
+impl RegionTree {
+    /// Read the transfer format (see [`RegionTree`]).
+    pub fn parse(generation: i64, text: String) -> Result<RegionTree> {
+        let invalid = |at: usize, what: &str| {
+            StoreError::Other(anyhow::anyhow!("region tree: {what} at byte {at}"))
+        };
+        if u32::try_from(text.len()).is_err() {
+            return Err(invalid(0, "text over 4 GiB"));
+        }
+        let bytes = text.as_bytes();
+        let mut rows = Vec::with_capacity(text.len() / 40);
+        let mut at = 0usize;
+        // the next field up to a tab: its range
+        let field = |at: &mut usize| -> Result<(u32, u32)> {
+            let start = *at;
+            let len = bytes[start..]
+                .iter()
+                .position(|b| *b == b'\t')
+                .ok_or_else(|| invalid(start, "a field without its tab"))?;
+            *at = start + len + 1;
+            Ok((start as u32, len as u32))
+        };
+        let number = |(start, len): (u32, u32)| -> Option<usize> {
+            text.get(start as usize..(start + len) as usize)?
+                .parse()
+                .ok()
+        };
+        while at < bytes.len() {
+            let code = field(&mut at)?;
+            let parent = field(&mut at)?;
+            let level = field(&mut at)?;
+            let name_len = field(&mut at)?;
+            let level = number(level)
+                .and_then(|d| Level::from_depth(d as i64))
+                .ok_or_else(|| invalid(level.0 as usize, "a bad level"))?;
+            let len = number(name_len)
+                .ok_or_else(|| invalid(name_len.0 as usize, "a bad name length"))?;
+            let name = (at as u32, len as u32);
+            at += len;
+            if bytes.get(at) != Some(&b'\n') || !text.is_char_boundary(name.0 as usize) {
+                return Err(invalid(at, "a name of the wrong length"));
+            }
+            at += 1;
+            if code.1 == 0 {
+                return Err(invalid(code.0 as usize, "an empty code"));
+            }
+            rows.push(RegionTreeRow {
+                code,
+                parent,
+                name,
+                level,
+            });
+        }
+        Ok(RegionTree {
+            generation,
+            text,
+            rows,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn rows(&self) -> &[RegionTreeRow] {
+        &self.rows
+    }
+
+    /// The text at a span of a row.
+    pub fn span(&self, (start, len): (u32, u32)) -> &str {
+        self.text
+            .get(start as usize..(start + len) as usize)
+            .unwrap_or_default()
+    }
+
+    pub fn code(&self, row: &RegionTreeRow) -> &str {
+        self.span(row.code)
+    }
+
+    /// `None` for the root.
+    pub fn parent(&self, row: &RegionTreeRow) -> Option<&str> {
+        Some(self.span(row.parent)).filter(|p| !p.is_empty())
+    }
+
+    pub fn name(&self, row: &RegionTreeRow) -> &str {
+        self.span(row.name)
+    }
+
+    /// All the text, which the rows' spans refer to (an index keeps it as its arena).
+    pub fn into_text(self) -> String {
+        self.text
+    }
+}
+
 #[async_trait]
 pub trait RegionStore: Send + Sync {
     async fn region(&self, code: &RegionCode) -> Result<Option<Region>>;
@@ -151,6 +275,12 @@ pub trait RegionStore: Send + Sync {
     async fn count_by_level(&self, path: &str) -> Result<Vec<(Level, u64)>>;
     /// Every region at `level` in the subtree at `path`, ordered by code (for exports and the demo).
     async fn regions_at_level(&self, path: &str, level: Level) -> Result<Vec<Region>>;
+    /// A number that changes whenever regions are written
+    /// ([`WriteTx::insert_regions`]): a copy of the tree read at one
+    /// generation is current while the generation stays the same.
+    async fn region_generation(&self) -> Result<i64>;
+    /// The whole tree and its generation, read in one snapshot.
+    async fn region_tree(&self) -> Result<RegionTree>;
 }
 
 #[async_trait]
@@ -290,6 +420,7 @@ pub trait WriteTx: Send {
     async fn set_chain_head(&mut self, chain: Chain, head: ChainHead) -> Result<()>;
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<()>;
 
+    /// Add or update regions; advances the [`RegionStore::region_generation`].
     async fn insert_regions(&mut self, regions: &[Region]) -> Result<u64>;
 
     async fn insert_user(&mut self, user: &NewUser) -> Result<i64>;
@@ -359,4 +490,41 @@ pub trait WriteTx: Send {
     async fn put_risk_levels(&mut self, rows: &[RiskRow]) -> Result<()>;
 
     async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_tree_is_read_from_its_transfer_text() {
+        let text = "000000\t\t0\t6\t中国\n420000\t000000\t1\t11\t湖北\t省\n\n9\t000000\t1\t0\t\n";
+        let tree = RegionTree::parse(7, text.to_owned()).expect("parse");
+        assert_eq!(tree.generation, 7);
+        let rows: Vec<(&str, Option<&str>, Level, &str)> = tree
+            .rows()
+            .iter()
+            .map(|r| (tree.code(r), tree.parent(r), r.level, tree.name(r)))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("000000", None, Level::Nation, "中国"),
+                ("420000", Some("000000"), Level::Province, "湖北\t省\n"),
+                ("9", Some("000000"), Level::Province, ""),
+            ]
+        );
+        assert!(RegionTree::parse(0, String::new())
+            .expect("empty")
+            .is_empty());
+        for bad in [
+            "000000\t\t0\t6\t中国",
+            "000000\t\t0\t5\t中国\n",
+            "000000\t\t9\t6\t中国\n",
+            "\t\t0\t0\t\n",
+            "000000\t\t0",
+        ] {
+            assert!(RegionTree::parse(0, bad.to_owned()).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -382,8 +382,10 @@ pub struct AlertBody {
     pub region_code: String,
     pub form: String,
     pub field: String,
-    /// `ears_c1`, `ears_c2`, `ears_c3` or `cidars`.
+    /// The method whose figures are shown: `ears_c1`, `ears_c2`, `ears_c3` or `cidars`.
     pub method: String,
+    /// Every method that flagged the signal.
+    pub methods: Vec<String>,
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,
     pub observed: f64,
@@ -408,6 +410,7 @@ impl From<&Alert> for AlertBody {
             form: a.form.clone(),
             field: a.field.clone(),
             method: a.method.name().to_owned(),
+            methods: a.methods.iter().map(|m| m.name().to_owned()).collect(),
             first_day: a.first_day,
             last_day: a.last_day,
             observed: a.observed,
@@ -517,7 +520,7 @@ pub async fn run_alerts(
     let date = date_param("date", req.date.as_deref(), state.service.today())?;
     let home = who.region.code.to_string();
     let region = text_param(req.region.as_deref(), &home);
-    let r = state.service.run_alerts(&who, region, date).await?;
+    let r = state.service.run_alerts(&who, region, date, date).await?;
     Ok(Json(AlertRunBody {
         series: r.series,
         raised: r.raised,

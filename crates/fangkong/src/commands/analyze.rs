@@ -327,15 +327,11 @@ pub async fn analyze(g: &Global, cmd: AnalyzeCommand) -> anyhow::Result<()> {
             if run {
                 let from = period.from.unwrap_or(period.to.unwrap_or(today));
                 let to = period.to.unwrap_or(from.max(today));
-                let mut d = from;
-                while d <= to {
-                    let r = service.run_alerts(&who, &period.region, d).await?;
-                    eprintln!(
-                        "{d}: {} series, {} alerts raised, {} extended",
-                        r.series, r.raised, r.extended
-                    );
-                    d += Duration::days(1);
-                }
+                let r = service.run_alerts(&who, &period.region, from, to).await?;
+                eprintln!(
+                    "{from} to {to}: {} series, {} alerts raised, {} extended",
+                    r.series, r.raised, r.extended
+                );
             }
             let statuses = status
                 .as_deref()
@@ -448,6 +444,15 @@ fn alert_row(a: &Alert) -> Map<String, Value> {
         ("form", json!(a.form)),
         ("field", json!(a.field)),
         ("method", json!(a.method.name())),
+        (
+            "methods",
+            json!(a
+                .methods
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(" ")),
+        ),
         ("first_day", json!(a.first_day.to_string())),
         ("last_day", json!(a.last_day.to_string())),
         ("observed", json!(a.observed)),
