@@ -20,7 +20,7 @@ use fangkong_domain::region::{Region, RegionCode};
 use fangkong_domain::report::ReportVersion;
 use fangkong_domain::FieldError;
 
-use crate::regions::{current_index, IdMap, RegionIndex, RegionMaker, INDEX_FROM_ROWS};
+use crate::regions::{IdMap, RegionIndex, RegionMaker, INDEX_FROM_ROWS};
 
 /// From this many rows on, a file's rows are checked on two threads.
 const PARALLEL_FROM_ROWS: usize = 20_000;
@@ -249,8 +249,9 @@ impl Service {
             }
             if loading.is_none() && raw.len() == INDEX_FROM_ROWS && index != Some(false) {
                 let store = Arc::clone(&self.store);
+                let cell = Arc::clone(&self.region_index);
                 loading = Some(tokio::spawn(
-                    async move { current_index(&store, true).await },
+                    async move { cell.current(&store, true).await },
                 ));
             }
         }
@@ -262,8 +263,8 @@ impl Service {
                 ServiceError::Internal(anyhow::anyhow!("reading the region index: {e}"))
             })??,
             (None, Some(false)) => None,
-            (None, Some(true)) => current_index(&self.store, true).await?,
-            (None, None) => current_index(&self.store, false).await?,
+            (None, Some(true)) => self.region_index.current(&self.store, true).await?,
+            (None, None) => self.region_index.current(&self.store, false).await?,
         };
         let mut lookup = match index {
             Some(index) => Lookup::index(index),

@@ -73,6 +73,8 @@ impl Principal {
 /// The use cases over one store.
 pub struct Service {
     store: Arc<dyn Store>,
+    /// The whole region tree in memory, for bulk imports.
+    region_index: Arc<regions::IndexCell>,
     forms: Vec<Form>,
     settings: Settings,
 }
@@ -85,6 +87,7 @@ impl Service {
             store,
             forms: builtin_forms(),
             settings,
+            region_index: Arc::default(),
         };
         service.bootstrap_regions().await?;
         Ok(service)

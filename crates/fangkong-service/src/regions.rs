@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
@@ -278,58 +278,50 @@ impl RegionMaker {
     }
 }
 
-/// The indexes held, one per store (a `Service` has no field for it: keyed
-/// by the store's allocation, which the `Weak` keeps from being reused).
-#[allow(clippy::type_complexity)]
-static INDEXES: Mutex<Vec<(Weak<dyn Store>, Arc<RegionIndex>)>> = Mutex::new(Vec::new());
+/// The region index a service holds: read on first need, used while the
+/// stored tree's generation stays the same, dropped when it moves (any
+/// process that writes regions bumps it in the same transaction).
+#[derive(Debug, Default)]
+pub(crate) struct IndexCell(Mutex<Option<Arc<RegionIndex>>>);
 
-fn same_store(a: &Weak<dyn Store>, b: &Arc<dyn Store>) -> bool {
-    std::ptr::addr_eq(a.as_ptr(), Arc::as_ptr(b))
-}
-
-pub(crate) fn held_index(store: &Arc<dyn Store>) -> Option<Arc<RegionIndex>> {
-    let mut held = INDEXES.lock().unwrap_or_else(|e| e.into_inner());
-    held.retain(|(w, _)| w.strong_count() > 0);
-    held.iter()
-        .find(|(w, _)| same_store(w, store))
-        .map(|(_, ix)| Arc::clone(ix))
-}
-
-pub(crate) fn hold_index(store: &Arc<dyn Store>, index: Option<Arc<RegionIndex>>) {
-    let mut held = INDEXES.lock().unwrap_or_else(|e| e.into_inner());
-    held.retain(|(w, _)| w.strong_count() > 0 && !same_store(w, store));
-    if let Some(index) = index {
-        held.push((Arc::downgrade(store), index));
+impl IndexCell {
+    pub(crate) fn held(&self) -> Option<Arc<RegionIndex>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
-}
 
-/// The store's region index, current at the time of the call: the one held
-/// if its generation is still the store's, else (when `load`) read afresh
-/// and held. `None` when none is held and `load` is false.
-pub(crate) async fn current_index(
-    store: &Arc<dyn Store>,
-    load: bool,
-) -> Result<Option<Arc<RegionIndex>>> {
-    let held = held_index(store);
-    if held.is_none() && !load {
-        return Ok(None);
+    pub(crate) fn hold(&self, index: Option<Arc<RegionIndex>>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = index;
     }
-    let generation = store.region_generation().await?;
-    if let Some(index) = held {
-        if index.generation == generation {
-            return Ok(Some(index));
+
+    /// The index, current at the time of the call: the one held if its
+    /// generation is still the store's, else (when `load`) read afresh and
+    /// held. `None` when none is held and `load` is false.
+    pub(crate) async fn current(
+        &self,
+        store: &Arc<dyn Store>,
+        load: bool,
+    ) -> Result<Option<Arc<RegionIndex>>> {
+        let held = self.held();
+        if held.is_none() && !load {
+            return Ok(None);
         }
+        let generation = store.region_generation().await?;
+        if let Some(index) = held {
+            if index.generation == generation {
+                return Ok(Some(index));
+            }
+        }
+        if !load {
+            self.hold(None);
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let tree = store.region_tree().await?;
+        let index = Arc::new(RegionIndex::build(tree));
+        tracing::debug!(regions = index.len(), elapsed = ?started.elapsed(), "region index read");
+        self.hold(Some(Arc::clone(&index)));
+        Ok(Some(index))
     }
-    if !load {
-        hold_index(store, None);
-        return Ok(None);
-    }
-    let started = std::time::Instant::now();
-    let tree = store.region_tree().await?;
-    let index = Arc::new(RegionIndex::build(tree));
-    tracing::debug!(regions = index.len(), elapsed = ?started.elapsed(), "region index read");
-    hold_index(store, Some(Arc::clone(&index)));
-    Ok(Some(index))
 }
 
 /// China from the nation down to the counties (National Bureau of
@@ -546,7 +538,7 @@ impl Service {
         tx.commit().await?;
         // the tree changed: any index held is stale (and would be dropped at
         // its next use anyway, by its generation); free it now
-        hold_index(&self.store, None);
+        self.region_index.hold(None);
         tracing::info!(rows = n, "regions imported");
         Ok(n)
     }
@@ -675,13 +667,18 @@ mod tests {
     use fangkong_store::Store;
 
     use super::testing::services;
-    use super::{current_index, held_index};
 
     #[tokio::test]
     async fn the_index_holds_the_tree_as_stored() {
         for t in services().await {
             let store = t.service.store();
-            let index = current_index(store, true).await.unwrap().unwrap();
+            let index = t
+                .service
+                .region_index
+                .current(store, true)
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(index.len(), 3349, "{}", t.engine);
             for code in ["000000", "420000", "420100", "420103", "441900", "110101"] {
                 let id = index.find(code).unwrap();
@@ -693,7 +690,13 @@ mod tests {
             assert_eq!(index.find("42"), None);
             assert_eq!(index.find(""), None);
             // the same index while the tree does not change
-            let again = current_index(store, false).await.unwrap().unwrap();
+            let again = t
+                .service
+                .region_index
+                .current(store, false)
+                .await
+                .unwrap()
+                .unwrap();
             assert!(Arc::ptr_eq(&index, &again), "{}", t.engine);
         }
     }
@@ -704,7 +707,13 @@ mod tests {
     async fn a_change_to_the_tree_anywhere_retires_the_index() {
         for t in services().await {
             let store = t.service.store();
-            let before = current_index(store, true).await.unwrap().unwrap();
+            let before = t
+                .service
+                .region_index
+                .current(store, true)
+                .await
+                .unwrap()
+                .unwrap();
             assert!(before.find("420103001").is_none());
 
             let other: Arc<dyn Store> = if t.engine == "sqlite" {
@@ -736,19 +745,30 @@ mod tests {
             tx.commit().await.unwrap();
 
             assert!(
-                current_index(store, false).await.unwrap().is_none(),
+                t.service
+                    .region_index
+                    .current(store, false)
+                    .await
+                    .unwrap()
+                    .is_none(),
                 "{}: a stale index is not used",
                 t.engine
             );
-            assert!(held_index(store).is_none(), "{}", t.engine);
-            let after = current_index(store, true).await.unwrap().unwrap();
+            assert!(t.service.region_index.held().is_none(), "{}", t.engine);
+            let after = t
+                .service
+                .region_index
+                .current(store, true)
+                .await
+                .unwrap()
+                .unwrap();
             let id = after.find("420103001").unwrap();
             assert_eq!(after.region(id).unwrap(), street, "{}", t.engine);
 
             // and a region import through the service lets go of it at once
             let sys = t.service.system().await.unwrap();
             t.service.import_demo_province(&sys).await.unwrap();
-            assert!(held_index(store).is_none(), "{}", t.engine);
+            assert!(t.service.region_index.held().is_none(), "{}", t.engine);
         }
     }
 }

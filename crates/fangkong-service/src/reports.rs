@@ -30,7 +30,7 @@ use fangkong_store::{
 };
 
 use crate::audit::append_audit;
-use crate::regions::{current_index, IdMap, RegionIndex, INDEX_FROM_ROWS};
+use crate::regions::{IdMap, RegionIndex, INDEX_FROM_ROWS};
 use crate::{Principal, Result, Service, ServiceError};
 
 /// The earliest day any series is read from.
@@ -500,7 +500,7 @@ impl Service {
     /// held or the batch is large, else from the store.
     async fn plan(&self, rows: &[ImportRow]) -> Result<Plan> {
         let load = rows.len() >= INDEX_FROM_ROWS;
-        if let Some(index) = current_index(&self.store, load).await? {
+        if let Some(index) = self.region_index.current(&self.store, load).await? {
             if let Some(plan) = Plan::from_index(&index, rows) {
                 return Ok(plan);
             }
@@ -1045,7 +1045,6 @@ mod tests {
     use fangkong_domain::region::Level;
     use fangkong_domain::report::Source;
 
-    use crate::regions::held_index;
     use crate::regions::testing::services;
     use crate::{Principal, Service};
 
@@ -1124,7 +1123,7 @@ mod tests {
                 t.engine
             );
             assert!(
-                held_index(s.store()).is_some(),
+                s.region_index.held().is_some(),
                 "{}: the index path",
                 t.engine
             );
