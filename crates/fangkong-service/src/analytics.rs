@@ -24,7 +24,7 @@ use fangkong_analytics::risk::{self, CountyDay, RiskRules, Tally};
 pub use fangkong_analytics::rt::RtConfig;
 use fangkong_analytics::rt::{self, Incidence, TooUncertain};
 use fangkong_analytics::serial_interval::SerialInterval;
-use fangkong_domain::alert::{AlertMethod, AlertStatus, AlertVerdict, RiskLevel};
+use fangkong_domain::alert::{AlertMethod, AlertStatus, AlertVerdict};
 use fangkong_domain::form::{FieldKind, Form};
 use fangkong_domain::region::{Level, Region, RegionCode};
 use fangkong_domain::report::now_millis;
@@ -223,14 +223,36 @@ impl Service {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<DailySeries> {
-        if from > to {
-            return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
-        }
+        check_period(from, to)?;
+        let figures = self.store.figures(form, &region.code, from, to).await?;
+        self.dense_series(region, form, field, from, to, &figures)
+    }
+
+    /// The series of a region from its first figure up to `to` (one day,
+    /// unreported, when it has none): one read of the whole history.
+    async fn history_of(
+        &self,
+        region: Region,
+        form: &str,
+        field: &str,
+        to: NaiveDate,
+    ) -> Result<DailySeries> {
+        let figures = self.store.figures(form, &region.code, epoch(), to).await?;
+        let first = figures.first().map_or(to, |f| f.date);
+        self.dense_series(region, form, field, first, to, &figures)
+    }
+
+    /// One field of `figures` (dated within `[from, to]`) as a dense daily series.
+    fn dense_series(
+        &self,
+        region: Region,
+        form: &str,
+        field: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        figures: &[DayFigure],
+    ) -> Result<DailySeries> {
         let (form, index) = self.field_of(form, field)?;
-        let figures = self
-            .store
-            .figures(&form.name, &region.code, from, to)
-            .await?;
         let days = day_count(from, to);
         let mut counts = vec![0; days];
         let mut reported = vec![false; days];
@@ -247,23 +269,6 @@ impl Service {
             counts,
             reported,
         })
-    }
-
-    /// The series of a region from its first figure up to `to` (empty when none).
-    async fn history_of(
-        &self,
-        region: Region,
-        form: &str,
-        field: &str,
-        to: NaiveDate,
-    ) -> Result<DailySeries> {
-        let first = self
-            .store
-            .figures(form, &region.code, epoch(), to)
-            .await?
-            .first()
-            .map_or(to, |f| f.date);
-        self.series_of(region, form, field, first, to).await
     }
 
     fn field_of(&self, form: &str, field: &str) -> Result<(&Form, usize)> {
@@ -336,9 +341,7 @@ impl Service {
         si: &SiSpec,
         config: &RtConfig,
     ) -> Result<Vec<RtRow>> {
-        if from > to {
-            return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
-        }
+        check_period(from, to)?;
         let si = si.parse()?;
         let region = self.region_in_scope(who, region_code).await?;
         let series = self.history_of(region, CASES_FORM, CASES_FIELD, to).await?;
@@ -519,15 +522,8 @@ impl Service {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<AlertRun> {
-        if !who.role.may_write() {
-            return Err(ServiceError::Forbidden(format!(
-                "role {} cannot run the alerts",
-                who.role
-            )));
-        }
-        if from > to {
-            return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
-        }
+        require_writer(who, "run the alerts")?;
+        check_period(from, to)?;
         if (to - from).num_days() > 366 {
             return Err(
                 FieldError::new("from", "the alerts run over at most a year at once").into(),
@@ -767,12 +763,7 @@ impl Service {
         verdict: Option<AlertVerdict>,
         note: &str,
     ) -> Result<Alert> {
-        if !who.role.may_write() {
-            return Err(ServiceError::Forbidden(format!(
-                "role {} cannot handle alerts",
-                who.role
-            )));
-        }
+        require_writer(who, "handle alerts")?;
         let alert = self
             .store
             .alert(id)
@@ -836,15 +827,8 @@ impl Service {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<usize> {
-        if !who.role.may_write() {
-            return Err(ServiceError::Forbidden(format!(
-                "role {} cannot assess risk",
-                who.role
-            )));
-        }
-        if from > to {
-            return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
-        }
+        require_writer(who, "assess risk")?;
+        check_period(from, to)?;
         let root = self.region_in_scope(who, region_code).await?;
         let (form, index) = self.field_of(CASES_FORM, CASES_FIELD)?;
         let rules = RiskRules::default();
@@ -956,15 +940,6 @@ impl Service {
     }
 }
 
-/// A risk level's words, for callers that print it.
-pub fn risk_label(level: RiskLevel, zh: bool) -> &'static str {
-    if zh {
-        level.label_zh()
-    } else {
-        level.label_en()
-    }
-}
-
 /// The forecast methods' names, as callers spell them.
 pub const FORECAST_METHODS: [(&str, ForecastMethod); 5] = [
     ("ensemble", ForecastMethod::Ensemble),
@@ -1001,6 +976,25 @@ fn uncertain_reason(t: TooUncertain) -> &'static str {
         TooUncertain::InfectivityBelowPrior => "too little infectiousness before the window",
         TooUncertain::PosteriorCv => "too few cases in the window",
     }
+}
+
+/// A period is refused when it ends before it starts.
+fn check_period(from: NaiveDate, to: NaiveDate) -> Result<()> {
+    if from > to {
+        return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
+    }
+    Ok(())
+}
+
+/// Only roles that write may run, handle or assess.
+fn require_writer(who: &Principal, what: &str) -> Result<()> {
+    if !who.role.may_write() {
+        return Err(ServiceError::Forbidden(format!(
+            "role {} cannot {what}",
+            who.role
+        )));
+    }
+    Ok(())
 }
 
 /// Days in `[from, to]` (1 when `from == to`).
