@@ -445,6 +445,36 @@ impl Contact {
         })
     }
 
+    /// Rebuilds a contact from what storage keeps: the contact as registered
+    /// (with its current links), its follow-ups and its conversion. The links
+    /// are checked as at registration, on the day of the latest date stored;
+    /// follow-ups are sorted and one per day is kept (a reached result over
+    /// a not-reached one).
+    pub fn restore(
+        new: NewContact,
+        follow_ups: Vec<FollowUp>,
+        converted: Option<(CaseId, NaiveDate)>,
+    ) -> Result<Contact, ContactRuleError> {
+        let latest = new
+            .links
+            .iter()
+            .map(|l| l.last_exposure)
+            .chain(follow_ups.iter().map(|f| f.date))
+            .chain(converted.iter().map(|(_, d)| *d))
+            .fold(new.registered, NaiveDate::max);
+        let mut contact = Contact::register(new, latest)?;
+        let mut follow_ups = follow_ups;
+        follow_ups.sort_by_key(|f| (f.date, f.is_reached()));
+        for f in follow_ups {
+            match contact.follow_ups.last_mut() {
+                Some(last) if last.date == f.date => *last = f,
+                _ => contact.follow_ups.push(f),
+            }
+        }
+        contact.converted = converted;
+        Ok(contact)
+    }
+
     pub fn id(&self) -> &ContactId {
         &self.id
     }
@@ -980,5 +1010,36 @@ mod tests {
         assert_eq!(e.rule, ContactRule::AlreadyConverted);
         let e = c.add_link(link("C", d(2, 7)), d(2, 7)).unwrap_err();
         assert_eq!(e.rule, ContactRule::AlreadyConverted);
+    }
+
+    #[test]
+    fn a_restored_contact_equals_the_one_it_was_stored_from() {
+        let mut c = with(&[
+            missed(d(2, 3)),
+            reached(d(2, 4), 36.6, &[]),
+            reached(d(2, 5), 37.8, &[Symptom::Cough]),
+        ]);
+        c.add_link(link("B", d(2, 4)), d(2, 5)).unwrap();
+        c.convert_to_suspected(
+            case("S-1"),
+            RegionCode::parse("420102").unwrap(),
+            d(2, 5),
+            d(2, 5),
+        )
+        .unwrap();
+        let mut stored = new_contact(c.links().to_vec(), c.registered());
+        stored.person = c.person().clone();
+        // stored in any order, with a not-reached result beside a reached one
+        let mut follow_ups = c.follow_ups().to_vec();
+        follow_ups.reverse();
+        follow_ups.push(missed(d(2, 4)));
+        let restored = Contact::restore(
+            stored,
+            follow_ups,
+            c.converted().map(|(id, day)| (id.clone(), day)),
+        )
+        .unwrap();
+        assert_eq!(restored, c);
+        assert_eq!(restored.release_date(), d(2, 18));
     }
 }

@@ -16,6 +16,7 @@ pub mod chain;
 pub mod contact;
 pub mod error;
 pub mod form;
+pub mod matching;
 pub mod region;
 pub mod report;
 pub mod user;

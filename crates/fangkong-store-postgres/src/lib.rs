@@ -20,8 +20,11 @@ use sqlx::{PgConnection, PgExecutor, Postgres, Row};
 
 use fangkong_domain::alert::{AlertStatus, AlertVerdict};
 use fangkong_domain::audit::AuditEntry;
+use fangkong_domain::case::CaseId;
 use fangkong_domain::chain::Hash;
+use fangkong_domain::contact::ContactId;
 use fangkong_domain::form::{Values, MAX_FIELDS};
+use fangkong_domain::matching::MatchStatus;
 use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_domain::user::Role;
@@ -30,8 +33,13 @@ use fangkong_store::{
     CompletenessCounts, DayFigure, NewUser, RegionStore, RegionTree, ReportStore, Result, Review,
     RiskChange, RiskRow, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
 };
+use fangkong_store::{
+    CaseEntry, CaseFilter, CaseStore, ContactEntry, ContactFilter, GraphRows, MatchCandidate,
+    MatchFilter, NewPerson, StoredCase, StoredContact, StoredPerson,
+};
 
 mod analytics;
+mod cases;
 pub mod testing;
 
 /// Bytes of CSV gathered before a `COPY` chunk is sent.
@@ -764,6 +772,78 @@ impl AnalyticsStore for PgStore {
 }
 
 #[async_trait]
+impl CaseStore for PgStore {
+    async fn case(&self, id: &CaseId) -> Result<Option<StoredCase>> {
+        cases::case(&self.pool, id).await
+    }
+
+    async fn cases_by_keys(&self, keys: &[i64]) -> Result<Vec<StoredCase>> {
+        cases::cases_by_keys(&self.pool, keys).await
+    }
+
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<StoredCase>> {
+        cases::cases(&self.pool, filter).await
+    }
+
+    async fn existing_cases(&self, ids: &[CaseId]) -> Result<Vec<CaseId>> {
+        cases::existing_cases(&self.pool, ids).await
+    }
+
+    async fn cases_of_person(&self, person_id: i64) -> Result<Vec<StoredCase>> {
+        cases::cases_of_person(&self.pool, person_id).await
+    }
+
+    async fn contact(&self, id: &ContactId) -> Result<Option<StoredContact>> {
+        cases::contact(&self.pool, id).await
+    }
+
+    async fn contacts_by_keys(&self, keys: &[i64]) -> Result<Vec<StoredContact>> {
+        cases::contacts_by_keys(&self.pool, keys).await
+    }
+
+    async fn contacts(&self, filter: &ContactFilter) -> Result<Vec<StoredContact>> {
+        cases::contacts(&self.pool, filter).await
+    }
+
+    async fn existing_contacts(&self, ids: &[ContactId]) -> Result<Vec<ContactId>> {
+        cases::existing_contacts(&self.pool, ids).await
+    }
+
+    async fn contacts_of_person(&self, person_id: i64) -> Result<Vec<StoredContact>> {
+        cases::contacts_of_person(&self.pool, person_id).await
+    }
+
+    async fn person(&self, id: i64) -> Result<Option<StoredPerson>> {
+        cases::person(&self.pool, id).await
+    }
+
+    async fn persons_matching(
+        &self,
+        id_numbers: &[String],
+        phones: &[String],
+        names: &[String],
+    ) -> Result<Vec<StoredPerson>> {
+        cases::persons_matching(&self.pool, id_numbers, phones, names).await
+    }
+
+    async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>> {
+        cases::match_candidates(&self.pool, filter).await
+    }
+
+    async fn match_candidate(&self, id: i64) -> Result<Option<MatchCandidate>> {
+        cases::match_candidate(&self.pool, id).await
+    }
+
+    async fn graph_generation(&self) -> Result<i64> {
+        cases::graph_generation(&self.pool).await
+    }
+
+    async fn graph_rows(&self) -> Result<(i64, GraphRows)> {
+        cases::graph_rows(&self.pool).await
+    }
+}
+
+#[async_trait]
 impl Store for PgStore {
     fn engine(&self) -> &'static str {
         "postgres"
@@ -1350,6 +1430,52 @@ impl WriteTx for PgTx {
 
     async fn put_risk_levels(&mut self, rows: &[RiskRow]) -> Result<()> {
         analytics::put_risk_levels(self.conn(), rows).await
+    }
+
+    async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>> {
+        cases::insert_persons(self.conn(), persons).await
+    }
+
+    async fn update_person(&mut self, id: i64, person: &NewPerson) -> Result<()> {
+        cases::update_person(self.conn(), id, person).await
+    }
+
+    async fn merge_person(&mut self, keep: i64, merged: i64) -> Result<()> {
+        cases::merge_person(self.conn(), keep, merged).await
+    }
+
+    async fn insert_cases(&mut self, cases: &[CaseEntry]) -> Result<Vec<i64>> {
+        cases::insert_cases(self.conn(), cases).await
+    }
+
+    async fn update_case(&mut self, case: &CaseEntry, expected_version: u32) -> Result<()> {
+        cases::update_case(self.conn(), case, expected_version).await
+    }
+
+    async fn insert_contacts(&mut self, contacts: &[ContactEntry]) -> Result<Vec<i64>> {
+        cases::insert_contacts(self.conn(), contacts).await
+    }
+
+    async fn update_contact(&mut self, contact: &ContactEntry) -> Result<()> {
+        cases::update_contact(self.conn(), contact).await
+    }
+
+    async fn insert_match_candidates(&mut self, candidates: &[MatchCandidate]) -> Result<()> {
+        cases::insert_match_candidates(self.conn(), candidates).await
+    }
+
+    async fn decide_match(
+        &mut self,
+        id: i64,
+        status: MatchStatus,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        cases::decide_match(self.conn(), id, status, by, at).await
+    }
+
+    async fn bump_graph_generation(&mut self) -> Result<()> {
+        cases::bump_graph_generation(self.conn()).await
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {

@@ -21,8 +21,11 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use fangkong_domain::alert::{AlertStatus, AlertVerdict};
 use fangkong_domain::audit::AuditEntry;
+use fangkong_domain::case::CaseId;
 use fangkong_domain::chain::Hash;
+use fangkong_domain::contact::ContactId;
 use fangkong_domain::form::{Values, MAX_FIELDS};
+use fangkong_domain::matching::MatchStatus;
 use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_store::{
@@ -30,9 +33,14 @@ use fangkong_store::{
     CompletenessCounts, DayFigure, NewUser, RegionStore, RegionTree, ReportStore, Result, Review,
     RiskChange, RiskRow, RollupRow, Store, StoreError, StoredUser, UnitStatus, UserStore, WriteTx,
 };
+use fangkong_store::{
+    CaseEntry, CaseFilter, CaseStore, ContactEntry, ContactFilter, GraphRows, MatchCandidate,
+    MatchFilter, NewPerson, StoredCase, StoredContact, StoredPerson,
+};
 
 /// `v1, v2, …, v16`
 mod analytics;
+mod cases;
 
 const VALUE_COLUMNS: &str = "v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16";
 const REPORT_COLUMNS: &str = "seq, form, region_code, date, version, \
@@ -794,6 +802,78 @@ impl AnalyticsStore for SqliteStore {
 }
 
 #[async_trait]
+impl CaseStore for SqliteStore {
+    async fn case(&self, id: &CaseId) -> Result<Option<StoredCase>> {
+        cases::case(&self.read, id).await
+    }
+
+    async fn cases_by_keys(&self, keys: &[i64]) -> Result<Vec<StoredCase>> {
+        cases::cases_by_keys(&self.read, keys).await
+    }
+
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<StoredCase>> {
+        cases::cases(&self.read, filter).await
+    }
+
+    async fn existing_cases(&self, ids: &[CaseId]) -> Result<Vec<CaseId>> {
+        cases::existing_cases(&self.read, ids).await
+    }
+
+    async fn cases_of_person(&self, person_id: i64) -> Result<Vec<StoredCase>> {
+        cases::cases_of_person(&self.read, person_id).await
+    }
+
+    async fn contact(&self, id: &ContactId) -> Result<Option<StoredContact>> {
+        cases::contact(&self.read, id).await
+    }
+
+    async fn contacts_by_keys(&self, keys: &[i64]) -> Result<Vec<StoredContact>> {
+        cases::contacts_by_keys(&self.read, keys).await
+    }
+
+    async fn contacts(&self, filter: &ContactFilter) -> Result<Vec<StoredContact>> {
+        cases::contacts(&self.read, filter).await
+    }
+
+    async fn existing_contacts(&self, ids: &[ContactId]) -> Result<Vec<ContactId>> {
+        cases::existing_contacts(&self.read, ids).await
+    }
+
+    async fn contacts_of_person(&self, person_id: i64) -> Result<Vec<StoredContact>> {
+        cases::contacts_of_person(&self.read, person_id).await
+    }
+
+    async fn person(&self, id: i64) -> Result<Option<StoredPerson>> {
+        cases::person(&self.read, id).await
+    }
+
+    async fn persons_matching(
+        &self,
+        id_numbers: &[String],
+        phones: &[String],
+        names: &[String],
+    ) -> Result<Vec<StoredPerson>> {
+        cases::persons_matching(&self.read, id_numbers, phones, names).await
+    }
+
+    async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>> {
+        cases::match_candidates(&self.read, filter).await
+    }
+
+    async fn match_candidate(&self, id: i64) -> Result<Option<MatchCandidate>> {
+        cases::match_candidate(&self.read, id).await
+    }
+
+    async fn graph_generation(&self) -> Result<i64> {
+        cases::graph_generation(&self.read).await
+    }
+
+    async fn graph_rows(&self) -> Result<(i64, GraphRows)> {
+        cases::graph_rows(&self.read).await
+    }
+}
+
+#[async_trait]
 impl Store for SqliteStore {
     fn engine(&self) -> &'static str {
         "sqlite"
@@ -1510,6 +1590,52 @@ impl WriteTx for SqliteTx {
 
     async fn put_risk_levels(&mut self, rows: &[RiskRow]) -> Result<()> {
         analytics::put_risk_levels(&mut self.tx, rows).await
+    }
+
+    async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>> {
+        cases::insert_persons(&mut self.tx, persons).await
+    }
+
+    async fn update_person(&mut self, id: i64, person: &NewPerson) -> Result<()> {
+        cases::update_person(&mut self.tx, id, person).await
+    }
+
+    async fn merge_person(&mut self, keep: i64, merged: i64) -> Result<()> {
+        cases::merge_person(&mut self.tx, keep, merged).await
+    }
+
+    async fn insert_cases(&mut self, cases: &[CaseEntry]) -> Result<Vec<i64>> {
+        cases::insert_cases(&mut self.tx, cases).await
+    }
+
+    async fn update_case(&mut self, case: &CaseEntry, expected_version: u32) -> Result<()> {
+        cases::update_case(&mut self.tx, case, expected_version).await
+    }
+
+    async fn insert_contacts(&mut self, contacts: &[ContactEntry]) -> Result<Vec<i64>> {
+        cases::insert_contacts(&mut self.tx, contacts).await
+    }
+
+    async fn update_contact(&mut self, contact: &ContactEntry) -> Result<()> {
+        cases::update_contact(&mut self.tx, contact).await
+    }
+
+    async fn insert_match_candidates(&mut self, candidates: &[MatchCandidate]) -> Result<()> {
+        cases::insert_match_candidates(&mut self.tx, candidates).await
+    }
+
+    async fn decide_match(
+        &mut self,
+        id: i64,
+        status: MatchStatus,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        cases::decide_match(&mut self.tx, id, status, by, at).await
+    }
+
+    async fn bump_graph_generation(&mut self) -> Result<()> {
+        cases::bump_graph_generation(&mut self.tx).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

@@ -13,6 +13,7 @@
 //!   and authorization live in the service layer, once.
 
 pub mod analytics;
+pub mod cases;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -25,7 +26,14 @@ use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus};
 use fangkong_domain::user::Role;
 
 pub use analytics::{Alert, AlertFilter, RiskChange, RiskRow};
+pub use cases::{
+    CaseEntry, CaseFilter, ContactEntry, ContactFilter, GraphRows, MatchCandidate, MatchFilter,
+    NewPerson, StoredCase, StoredContact, StoredPerson,
+};
 use fangkong_domain::alert::{AlertStatus, AlertVerdict};
+use fangkong_domain::case::CaseId;
+use fangkong_domain::contact::ContactId;
+use fangkong_domain::matching::MatchStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -379,6 +387,43 @@ pub trait AnalyticsStore: Send + Sync {
     ) -> Result<Vec<RiskChange>>;
 }
 
+/// The line list: people, cases, contacts, candidate pairs, the graph.
+#[async_trait]
+pub trait CaseStore: Send + Sync {
+    async fn case(&self, id: &CaseId) -> Result<Option<StoredCase>>;
+    /// The cases with these keys (unknown keys are left out), in key order.
+    async fn cases_by_keys(&self, keys: &[i64]) -> Result<Vec<StoredCase>>;
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<StoredCase>>;
+    /// The ids among `ids` that are stored cases.
+    async fn existing_cases(&self, ids: &[CaseId]) -> Result<Vec<CaseId>>;
+    /// The cases of a person record, oldest key first.
+    async fn cases_of_person(&self, person_id: i64) -> Result<Vec<StoredCase>>;
+
+    async fn contact(&self, id: &ContactId) -> Result<Option<StoredContact>>;
+    async fn contacts_by_keys(&self, keys: &[i64]) -> Result<Vec<StoredContact>>;
+    async fn contacts(&self, filter: &ContactFilter) -> Result<Vec<StoredContact>>;
+    async fn existing_contacts(&self, ids: &[ContactId]) -> Result<Vec<ContactId>>;
+    async fn contacts_of_person(&self, person_id: i64) -> Result<Vec<StoredContact>>;
+
+    async fn person(&self, id: i64) -> Result<Option<StoredPerson>>;
+    /// Unmerged persons sharing an ID number, a phone or an exact name with
+    /// any of those given: the candidates for matching.
+    async fn persons_matching(
+        &self,
+        id_numbers: &[String],
+        phones: &[String],
+        names: &[String],
+    ) -> Result<Vec<StoredPerson>>;
+    async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>>;
+    async fn match_candidate(&self, id: i64) -> Result<Option<MatchCandidate>>;
+
+    /// Bumped by [`WriteTx::bump_graph_generation`]: a graph built from
+    /// [`CaseStore::graph_rows`] stays current while it stays the same.
+    async fn graph_generation(&self) -> Result<i64>;
+    /// The whole graph's rows and the generation they were read at, in one snapshot.
+    async fn graph_rows(&self) -> Result<(i64, GraphRows)>;
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
     async fn user_by_name(&self, username: &str) -> Result<Option<StoredUser>>;
@@ -401,7 +446,9 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything a database offers; engines implement it, the service holds an `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: RegionStore + ReportStore + UserStore + AuditStore + AnalyticsStore {
+pub trait Store:
+    RegionStore + ReportStore + UserStore + AuditStore + AnalyticsStore + CaseStore
+{
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Begin a write transaction. On PostgreSQL several may run at once; the
@@ -488,6 +535,38 @@ pub trait WriteTx: Send {
     ) -> Result<()>;
     /// Store (or replace) regions' risk levels for their days.
     async fn put_risk_levels(&mut self, rows: &[RiskRow]) -> Result<()>;
+
+    /// Insert person records; returns their ids in order.
+    async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>>;
+    async fn update_person(&mut self, id: i64, person: &NewPerson) -> Result<()>;
+    /// Merge person record `merged` into `keep`: `merged` stays, marked as
+    /// merged, and its cases and contacts point at `keep`.
+    async fn merge_person(&mut self, keep: i64, merged: i64) -> Result<()>;
+    /// Insert new cases (opening, history, sources); a case id already stored
+    /// is a [`StoreError::Conflict`] naming it. Returns the keys given, in order.
+    async fn insert_cases(&mut self, cases: &[CaseEntry]) -> Result<Vec<i64>>;
+    /// Store a case's new state and the history records after
+    /// `expected_version`; a [`StoreError::Conflict`] when the stored version
+    /// is not `expected_version` (someone else changed it first).
+    async fn update_case(&mut self, case: &CaseEntry, expected_version: u32) -> Result<()>;
+    /// Insert new contacts (links, follow-ups); an id already stored is a
+    /// [`StoreError::Conflict`]. Returns the keys given, in order.
+    async fn insert_contacts(&mut self, contacts: &[ContactEntry]) -> Result<Vec<i64>>;
+    /// Replace a contact's state (links, follow-ups, conversion) with
+    /// `contact.version`; a [`StoreError::Conflict`] when the stored version is
+    /// not `contact.version - 1`.
+    async fn update_contact(&mut self, contact: &ContactEntry) -> Result<()>;
+    /// Add candidate pairs (a pair already listed is left as it is).
+    async fn insert_match_candidates(&mut self, candidates: &[MatchCandidate]) -> Result<()>;
+    async fn decide_match(
+        &mut self,
+        id: i64,
+        status: MatchStatus,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Mark the transmission graph as changed (links, conversions, merges).
+    async fn bump_graph_generation(&mut self) -> Result<()>;
 
     async fn commit(self: Box<Self>) -> Result<()>;
 }
