@@ -18,6 +18,7 @@ pub mod bulletin;
 pub mod demo;
 pub mod error;
 pub mod import;
+pub mod line_list;
 pub mod regions;
 pub mod reports;
 pub mod users;
@@ -75,6 +76,8 @@ pub struct Service {
     store: Arc<dyn Store>,
     /// The whole region tree in memory, for bulk imports.
     region_index: Arc<regions::IndexCell>,
+    /// The transmission graph in memory, rebuilt when its generation moves.
+    graph: Arc<line_list::chains::GraphCell>,
     forms: Vec<Form>,
     settings: Settings,
 }
@@ -88,6 +91,7 @@ impl Service {
             forms: builtin_forms(),
             settings,
             region_index: Arc::default(),
+            graph: Arc::default(),
         };
         service.bootstrap_regions().await?;
         Ok(service)

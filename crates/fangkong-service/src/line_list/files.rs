@@ -1,0 +1,1 @@
+//! CSV line lists in and out.
