@@ -845,6 +845,7 @@ impl Service {
             .await?;
         let days = day_count(start, to);
         let skip = day_count(start, from) - 1;
+        let clusters = self.cluster_days(&root.path, start, to).await?;
         let mut out = Vec::with_capacity(counties.len() * (days - skip));
         for county in &counties {
             let figures = by_region.get(&county.code).copied().unwrap_or(&[]);
@@ -854,11 +855,14 @@ impl Service {
                 .map(|(_, f)| f.values.get(index).max(0))
                 .sum();
             let counts = dense(figures, start, days, index);
+            let cluster_days = clusters.get(&county.code);
             let county_days: Vec<CountyDay> = counts
                 .iter()
-                .map(|&c| CountyDay {
+                .enumerate()
+                .map(|(i, &c)| CountyDay {
                     new_confirmed: c as i64,
-                    cluster: false,
+                    cluster: cluster_days
+                        .is_some_and(|d| d.contains(&(start + Duration::days(i as i64)))),
                 })
                 .collect();
             for (i, d) in risk::levels(&county_days, before, &rules)

@@ -80,6 +80,8 @@ pub struct DemoSummary {
     pub grid_village: String,
     /// Alerts the aberration methods raised over the last days.
     pub alerts: usize,
+    /// The line list: a cluster across Wuhan's districts with its contacts.
+    pub line_list: crate::line_list::demo::DemoLineList,
 }
 
 /// Poisson sample: Knuth's method for small means, a normal approximation above 30.
@@ -257,6 +259,14 @@ impl Service {
         summary.grid_reports = rows.len() as u64;
         self.import_report_rows(&system, &grid.name, rows, Source::Demo, "demo")
             .await?;
+
+        progress("generating the line list: cases, close contacts and follow-ups");
+        let index_case = fangkong_domain::case::CaseId::parse("WH-0001")?;
+        if let (Some(&first), None) = (days.first(), self.store.case(&index_case).await?) {
+            summary.line_list = self
+                .generate_demo_line_list(&system, SOURCE_COUNTY, WUHAN, first)
+                .await?;
+        }
 
         progress("assessing the counties' risk levels and running the alerts");
         let nation_code = nation.code.to_string();

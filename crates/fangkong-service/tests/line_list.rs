@@ -829,3 +829,77 @@ async fn line_list_figures_are_compared_with_the_filed_reports() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_linked_pair_of_confirmed_cases_is_a_cluster_that_raises_the_risk_level() {
+    use fangkong_domain::alert::RiskLevel;
+    for db in engines().await {
+        let e = db.engine;
+        let s = &db.service;
+        let sys = db.system().await;
+        // 51 confirmed cases filed for 江岸 on 7 Jan: above the 50-case line
+        let form = epidemic_form();
+        let pairs = form
+            .fields
+            .iter()
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    if f.name == "new_confirmed" { 51 } else { 0 },
+                )
+            })
+            .collect();
+        s.file_report(
+            &sys,
+            "epidemic",
+            JIANGAN,
+            day("2020-01-07"),
+            FiledValues::Pairs(pairs),
+        )
+        .await
+        .unwrap();
+        let confirm = |d: &str| vec![CaseEvent::Confirm { date: day(d) }];
+        s.report_case(
+            &sys,
+            new_case("A", JIANGAN, JIANGAN, "2020-01-05", &[]),
+            confirm("2020-01-07"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            level_on(&db, "2020-01-08").await,
+            Some((RiskLevel::Medium, false)),
+            "{e}"
+        );
+        // B, infected by A, confirmed on the 9th: a cluster
+        s.report_case(
+            &sys,
+            new_case("B", JIANGAN, JIANGAN, "2020-01-07", &["A"]),
+            confirm("2020-01-09"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            level_on(&db, "2020-01-09").await,
+            Some((RiskLevel::High, true)),
+            "{e}"
+        );
+    }
+}
+
+/// 江岸's risk level on a day, assessed for that day, and whether a cluster counted.
+async fn level_on(db: &TestDb, d: &str) -> Option<(fangkong_domain::alert::RiskLevel, bool)> {
+    let sys = db.system().await;
+    db.service
+        .assess_risk(&sys, JIANGAN, day(d), day(d))
+        .await
+        .unwrap();
+    db.service
+        .risk(&sys, JIANGAN, day(d))
+        .await
+        .unwrap()
+        .levels
+        .iter()
+        .find(|(r, _)| r.region.as_str() == JIANGAN)
+        .map(|(r, _)| (r.level, r.cluster))
+}

@@ -6,12 +6,13 @@
 //! changed by someone else in between is refused with a conflict naming both
 //! versions, never overwritten.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde_json::json;
 
 use fangkong_domain::case::{Case, CaseEvent, CaseId, Classification, NewCase, Outcome, Severity};
+use fangkong_domain::region::RegionCode;
 use fangkong_domain::FieldError;
 use fangkong_store::{CaseEntry, CaseFilter, ContactFilter, StoredCase};
 
@@ -420,6 +421,83 @@ impl Service {
                         reported: value,
                     });
                 }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Service {
+    /// The days on which each county of a subtree had a cluster (聚集性疫情)
+    /// in its line list: a case the county reported, confirmed on the day,
+    /// whose source case was confirmed within the 14 days before — two
+    /// confirmed cases linked by transmission. Only cases reported in
+    /// `[from − 28 days, to]` are read.
+    pub(crate) async fn cluster_days(
+        &self,
+        path: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<HashMap<RegionCode, Vec<NaiveDate>>> {
+        let window = chrono::Duration::days(14);
+        let mut confirmed: HashMap<CaseId, NaiveDate> = HashMap::new();
+        let mut linked: Vec<(RegionCode, NaiveDate, Vec<CaseId>)> = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .cases(&CaseFilter {
+                    path: path.to_owned(),
+                    reported_from: Some(from - window - window),
+                    reported_to: Some(to),
+                    classification: Some(Classification::Confirmed),
+                    after: after.clone(),
+                    limit: 5_000,
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.entry.case.id().clone());
+            for c in &page {
+                let case = &c.entry.case;
+                let Some(day) = case.dates().confirmation else {
+                    continue;
+                };
+                confirmed.insert(case.id().clone(), day);
+                if !case.source_cases().is_empty()
+                    && c.entry.report_path.starts_with(path)
+                    && (from..=to).contains(&day)
+                {
+                    linked.push((
+                        case.reporting_unit().clone(),
+                        day,
+                        case.source_cases().to_vec(),
+                    ));
+                }
+            }
+            if page.len() < 5_000 {
+                break;
+            }
+        }
+        let mut out: HashMap<_, Vec<NaiveDate>> = HashMap::new();
+        for (unit, day, sources) in linked {
+            let mut hit = false;
+            for s in &sources {
+                let source_day = match confirmed.get(s) {
+                    Some(d) => Some(*d),
+                    None => self
+                        .store
+                        .case(s)
+                        .await?
+                        .filter(|c| c.entry.case.classification() == Classification::Confirmed)
+                        .and_then(|c| c.entry.case.dates().confirmation),
+                };
+                if source_day.is_some_and(|d| d <= day && day - d <= window) {
+                    hit = true;
+                    break;
+                }
+            }
+            if hit {
+                out.entry(unit).or_default().push(day);
             }
         }
         Ok(out)

@@ -30,6 +30,7 @@
 pub mod cases;
 pub mod chains;
 pub mod contacts;
+pub mod demo;
 pub mod files;
 pub mod persons;
 

@@ -93,6 +93,11 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     eprintln!("  {} alerts raised over the last days", summary.alerts);
+    let l = summary.line_list;
+    eprintln!(
+        "  line list: {} cases ({} converted from contacts), {} close contacts, {} follow-ups",
+        l.cases, l.converted, l.contacts, l.follow_ups
+    );
     eprintln!("\ndemo logins (password {DEMO_PASSWORD}):");
     for (user, name, role, region) in DEMO_USERS {
         let region = if region == "GRID" {
