@@ -672,7 +672,7 @@ impl CaseRuleError {
 
 impl From<CaseRuleError> for FieldError {
     fn from(e: CaseRuleError) -> Self {
-        FieldError::new(e.field, format!("{} ({})", e.message, e.rule))
+        FieldError::new(e.field, format!("{} ({})", e.message, e.rule)).with_rule(e.rule.code())
     }
 }
 

@@ -355,7 +355,7 @@ impl ContactRuleError {
 
 impl From<ContactRuleError> for FieldError {
     fn from(e: ContactRuleError) -> Self {
-        FieldError::new(e.field, format!("{} ({})", e.message, e.rule))
+        FieldError::new(e.field, format!("{} ({})", e.message, e.rule)).with_rule(e.rule.code())
     }
 }
 

@@ -114,10 +114,15 @@ impl ApiError {
             ApiError::BadRows(rows) => Some(rows.len() as u64),
             _ => None,
         };
+        let rule = match self {
+            ApiError::Invalid(e) => e.rule.map(str::to_owned),
+            _ => None,
+        };
         ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_owned(),
                 field,
+                rule,
                 message,
                 rows,
                 rows_total,
@@ -140,6 +145,10 @@ pub struct ErrorDetail {
     /// The input at fault (`date`, `values.new_confirmed`, `region`, …), where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For a change the line list's state machines refuse: the rule broken
+    /// (`future_date`, `revision_required`, `outside_observation`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     pub message: String,
     /// For `bad_rows`: the bad rows (at most 1000).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -352,6 +361,20 @@ mod tests {
             "Failed to deserialize the JSON body into the target type: unknown field `colour`, expected one of `form`, `date` at line 1 column 9",
         );
         assert_eq!(f.as_deref(), Some("colour"));
+    }
+
+    #[test]
+    fn state_machine_rules_are_named() {
+        let refused = fangkong_domain::case::CaseRuleError {
+            rule: fangkong_domain::case::CaseRule::FutureDate,
+            field: "onset_date",
+            message: "2099-01-01 is after today (2020-02-01)".into(),
+        };
+        let e = ApiError::Invalid(FieldError::from(refused));
+        assert_eq!(e.body().error.rule.as_deref(), Some("future_date"));
+        assert_eq!(e.body().error.field.as_deref(), Some("onset_date"));
+        let e = ApiError::invalid("date", "must be YYYY-MM-DD (got 1) (future_date)");
+        assert_eq!(e.body().error.rule, None, "a rule is data, not text");
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::rollup::router())
         .merge(api::bulletin::router())
         .merge(api::analytics::router())
+        .merge(api::line_list::router())
         .merge(api::audit::router())
         .merge(api::users::router())
         .merge(openapi::router())

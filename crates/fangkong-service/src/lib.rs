@@ -43,6 +43,9 @@ pub struct Settings {
     pub review_after_hours: i64,
     /// How long a login session lasts.
     pub session_hours: i64,
+    /// How long close contacts are observed after their last exposure,
+    /// unless a contact is registered with its own period.
+    pub observation_period: fangkong_domain::contact::ObservationPeriod,
 }
 
 impl Default for Settings {
@@ -51,6 +54,7 @@ impl Default for Settings {
             utc_offset_minutes: 480,
             review_after_hours: 24,
             session_hours: 12,
+            observation_period: fangkong_domain::contact::ObservationPeriod::default(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bulletin;
 pub mod forms;
 pub mod health;
+pub mod line_list;
 pub mod page;
 pub mod regions;
 pub mod reports;
