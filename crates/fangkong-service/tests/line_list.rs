@@ -903,3 +903,62 @@ async fn level_on(db: &TestDb, d: &str) -> Option<(fangkong_domain::alert::RiskL
         .find(|(r, _)| r.region.as_str() == JIANGAN)
         .map(|(r, _)| (r.level, r.cluster))
 }
+
+#[tokio::test]
+async fn the_demo_line_list_holds_a_cluster_across_counties_with_contacts_to_follow_up() {
+    for db in engines().await {
+        let e = db.engine;
+        let s = &db.service;
+        let sys = db.system().await;
+        let first = s.today() - chrono::Duration::days(27);
+        let made = s
+            .generate_demo_line_list(&sys, JIANGHAN, "420100", first)
+            .await
+            .unwrap();
+        assert!(made.cases >= 50, "{e}: {made:?}");
+        assert!(
+            made.contacts >= 2 * made.cases - made.converted,
+            "{e}: {made:?}"
+        );
+        assert!(made.follow_ups > made.contacts, "{e}: {made:?}");
+        assert!(made.converted >= 1, "{e}: {made:?}");
+
+        let index = cid("WH-0001");
+        let cluster = s.cluster(&sys, &index).await.unwrap();
+        assert_eq!(cluster.index_cases, ["WH-0001"], "{e}");
+        assert!(cluster.size > made.cases, "{e}: {cluster:?}");
+        let counties: Vec<&str> = cluster
+            .regions
+            .iter()
+            .map(|r| r.as_str())
+            .filter(|r| r.starts_with("4201"))
+            .collect();
+        assert!(
+            counties.len() >= 3,
+            "{e}: a cluster across counties: {counties:?}"
+        );
+        let index_case = s.case(&sys, &index).await.unwrap();
+        assert_eq!(
+            index_case.entry.case.dates().onset,
+            Some(first + chrono::Duration::days(1))
+        );
+        // today's round of follow-ups is under way: some are still due
+        let due = s
+            .due_follow_ups(&sys, Some("420100"), s.today())
+            .await
+            .unwrap();
+        assert!(!due.is_empty(), "{e}");
+        // the figures of the line list are there to compare with the reports
+        let figures = s
+            .line_list_figures(&sys, JIANGHAN, first, s.today())
+            .await
+            .unwrap();
+        assert!(figures.iter().map(|d| d.values[0]).sum::<i64>() > 0, "{e}");
+        // running it again is refused: the ids exist
+        assert!(matches!(
+            s.generate_demo_line_list(&sys, JIANGHAN, "420100", first)
+                .await,
+            Err(ServiceError::Conflict(_))
+        ));
+    }
+}

@@ -285,9 +285,10 @@ impl Service {
             if cases.len() >= MAX_CASES {
                 break;
             }
-            // R falls from about 2.4 to 0.6 once control starts (day 16)
-            let r = if onset < 16 { 2.4 } else { 0.6 };
-            let offspring = poisson_small(&mut tree.rng, r);
+            // R falls from about 2.6 to 0.6 once control starts (day 16)
+            let r = if onset < 16 { 2.6 } else { 0.6 };
+            // the first generations always spread, so the tree never dies out early
+            let offspring = poisson_small(&mut tree.rng, r).max(if generation < 3 { 2 } else { 0 });
             for _ in 0..offspring {
                 let next = onset + tree.rng.gen_range(3..8);
                 if next >= span - 1 || cases.len() >= MAX_CASES {
