@@ -12,7 +12,9 @@
 //! - [`extract`]: axum's extractors with this API's rejections;
 //! - [`api`]: one module per feature, each with its request and response
 //!   types and `pub fn router()`;
-//! - [`openapi`]: the OpenAPI 3 document, generated from the handlers.
+//! - [`openapi`]: the OpenAPI 3 document, generated from the handlers;
+//! - [`ui`]: the web UI built from `web/` and embedded (`build.rs`), and
+//!   the few routes its pages need.
 //!
 //! Invariants:
 //! - request and response types live here; domain and store types are never
@@ -27,6 +29,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -62,7 +65,7 @@ pub struct AppState {
     pub service: Arc<Service>,
 }
 
-/// The whole application: the API, its OpenAPI document, the public page.
+/// The whole application: the API, its OpenAPI document, the web UI.
 pub fn app(state: AppState) -> Router {
     let json_api = Router::new()
         .merge(api::health::router())
@@ -78,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::users::router())
         .merge(openapi::router())
         .merge(api::page::router())
+        .merge(ui::router())
         .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(json_length))
         .layer(TimeoutLayer::with_status_code(

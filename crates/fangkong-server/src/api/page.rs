@@ -1,15 +1,13 @@
-//! `GET /`: a small public page with today's national bulletin, in Chinese
-//! and English. Self-contained (inline CSS and script, nothing fetched from
-//! elsewhere); the real web UI comes later.
+//! `GET /`: the public page of the web UI (the day's bulletin in Chinese and
+//! English, the national trend, the province map, open data), built from
+//! `web/` and embedded; see [`crate::ui`].
 
-use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
 use crate::AppState;
-
-const INDEX_HTML: &str = include_str!("index.html");
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(index))
@@ -22,6 +20,6 @@ pub fn router() -> Router<AppState> {
     tag = "page",
     responses((status = 200, description = "an HTML page", body = String, content_type = "text/html"))
 )]
-pub async fn index() -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "no-cache")], Html(INDEX_HTML))
+pub async fn index(headers: HeaderMap) -> Response {
+    crate::ui::public_page(&headers)
 }

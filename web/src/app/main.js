@@ -1,0 +1,54 @@
+// The signed-in application: `/login`, then everything under `/app`.
+//
+//   /app                           the home page for the user's role and region
+//   /app/dashboard?region=&date=   the command dashboard of a region
+//   /app/report?form=&region=      a daily report form
+//
+// Links inside the app change the address without reloading the page.
+
+import '../styles.css';
+import { session, clearSession, setUnauthenticatedHandler } from '../lib/api.js';
+import { disposeCharts } from '../lib/charts.js';
+import { onLangChange } from '../i18n/index.js';
+import { navigate, setRouter, notFound } from './nav.js';
+import { loginView } from './login.js';
+import { homeView } from './home.js';
+import { dashboardView } from './dashboard.js';
+import { reportView } from './report.js';
+
+setUnauthenticatedHandler(() => {
+  clearSession();
+  const next = location.pathname + location.search;
+  navigate('/login?expired=1&next=' + encodeURIComponent(next), { replace: true });
+});
+
+function route() {
+  disposeCharts();
+  document.body.dataset.ready = 'false';
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  const params = new URLSearchParams(location.search);
+  if (path === '/login') return loginView(params);
+  if (!session()) {
+    navigate('/login?next=' + encodeURIComponent(location.pathname + location.search), { replace: true });
+    return undefined;
+  }
+  if (path === '/app') return homeView();
+  if (path === '/app/dashboard') return dashboardView(params);
+  if (path === '/app/report') return reportView(params);
+  return notFound();
+}
+
+// links inside the app: no reload
+document.addEventListener('click', (e) => {
+  const a = e.target instanceof Element ? e.target.closest('a[href]') : null;
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.hasAttribute('download')) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin === location.origin && (url.pathname.startsWith('/app') || url.pathname === '/login')) {
+    e.preventDefault();
+    navigate(url.pathname + url.search);
+  }
+});
+window.addEventListener('popstate', route);
+onLangChange(route);
+setRouter(route);
+route();

@@ -1,0 +1,57 @@
+// Navigation inside the app, the frame of a signed-in page, and the
+// installation's calendar.
+
+import { h, mount } from '../lib/dom.js';
+import { frame, card } from '../lib/layout.js';
+import { session, clearSession, get } from '../lib/api.js';
+import { t, setZoneOffset } from '../i18n/index.js';
+
+let router = () => {};
+export function setRouter(f) {
+  router = f;
+}
+
+export function navigate(url, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  router();
+}
+
+let calendar = null;
+/** Today and yesterday where the installation is (fetched once). */
+export function today() {
+  if (!calendar) {
+    calendar = get('/api/v1/calendar').then((c) => {
+      setZoneOffset(c.utc_offset_minutes);
+      return c;
+    }, (e) => {
+      calendar = null;
+      throw e;
+    });
+  }
+  return calendar;
+}
+
+export function logout() {
+  clearSession();
+  navigate('/login', { replace: true });
+}
+
+/** The frame of a signed-in page; `active` is 'home' or 'dashboard'. */
+export function appFrame(active) {
+  const s = session();
+  const user = s && s.user;
+  const links = [
+    { href: '/', key: 'nav.public' },
+    { href: '/app', key: 'nav.home', current: active === 'home' },
+  ];
+  if (user && user.role !== 'grid' && user.role !== 'public') {
+    links.push({ href: '/app/dashboard', key: 'nav.dashboard', current: active === 'dashboard' });
+  }
+  return frame({ links, user, onLogout: logout });
+}
+
+export function notFound() {
+  const main = appFrame(null);
+  mount(main, card(t('common.not_found'), '', h('p', null, h('a', { href: '/app' }, t('nav.home')))));
+}

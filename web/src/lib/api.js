@@ -1,0 +1,124 @@
+// The JSON API under /api/v1: the session token, errors with their field,
+// retries when the network drops, and the time of every call (for the
+// browser test and the curious: window.__fk.calls).
+
+const TOKEN_KEY = 'fk.session';
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = e.code || 'http';
+    this.field = e.field || null;
+  }
+}
+
+/** The network failed: no answer at all (offline, connection reset). */
+export class NetworkError extends Error {
+  constructor(cause) {
+    super('network');
+    this.cause = cause;
+  }
+}
+
+window.__fk = window.__fk || { calls: [] };
+
+export function session() {
+  try {
+    const s = JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null');
+    if (s && s.token && (!s.expires_at || new Date(s.expires_at) > new Date())) return s;
+  } catch {
+    // a broken entry is no session
+  }
+  return null;
+}
+
+export function saveSession(s) {
+  localStorage.setItem(TOKEN_KEY, JSON.stringify(s));
+}
+
+export function clearSession() {
+  localStorage.removeItem(TOKEN_KEY);
+}
+
+/** Called with the ApiError when the server says the token is no good. */
+let onUnauthenticated = () => {};
+export function setUnauthenticatedHandler(f) {
+  onUnauthenticated = f;
+}
+
+async function call(method, path, body) {
+  const headers = { accept: 'application/json' };
+  const s = session();
+  if (s) headers.authorization = `Bearer ${s.token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const started = performance.now();
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new NetworkError(e);
+  }
+  const text = await res.text();
+  window.__fk.calls.push({ method, path, status: res.status, ms: performance.now() - started });
+  let json = null;
+  if (text) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, json);
+    if (res.status === 401 && s) onUnauthenticated(err);
+    throw err;
+  }
+  return { status: res.status, body: json };
+}
+
+/** GET a JSON body. */
+export async function get(path, params) {
+  const q = params ? '?' + new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '')) : '';
+  return (await call('GET', path + q)).body;
+}
+
+export async function post(path, body) {
+  return call('POST', path, body);
+}
+
+/**
+ * POST and keep trying while the network is down: `onWait(seconds)` is told
+ * before each wait. API errors (4xx, 5xx) are thrown at once. Filing the same
+ * report twice is harmless (the server answers `unchanged`), so a retry after
+ * a lost answer does no damage.
+ */
+export async function postRetrying(path, body, { onWait, signal } = {}) {
+  let delay = 2;
+  for (;;) {
+    try {
+      return await post(path, body);
+    } catch (e) {
+      if (!(e instanceof NetworkError)) throw e;
+      if (signal && signal.aborted) throw e;
+      if (onWait) onWait(delay);
+      await waitOnline(delay * 1000, signal);
+      delay = Math.min(delay * 2, 30);
+    }
+  }
+}
+
+function waitOnline(ms, signal) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      window.removeEventListener('online', done);
+      if (signal) signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    window.addEventListener('online', done);
+    if (signal) signal.addEventListener('abort', done);
+  });
+}
