@@ -851,7 +851,11 @@ impl Store for PgStore {
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>> {
         let tx = self.pool.begin().await.map_err(db_err)?;
-        Ok(Box::new(PgTx { tx, inserted: 0 }))
+        Ok(Box::new(PgTx {
+            tx,
+            inserted: 0,
+            line_list_inserted: 0,
+        }))
     }
 
     async fn chain_head(&self, chain: Chain) -> Result<ChainHead> {
@@ -868,6 +872,10 @@ pub struct PgTx {
     /// Report versions written since statistics were last brought up to
     /// date: after a bulk load they are, before a roll-up rebuild and before commit.
     inserted: usize,
+    /// Cases and contacts written since the line list's statistics were last
+    /// brought up to date (after a bulk import, the planner must know the
+    /// new sizes before the first observation list).
+    line_list_inserted: usize,
 }
 
 impl PgTx {
@@ -887,6 +895,13 @@ impl PgTx {
             .await
             .map_err(db_err)?;
             self.inserted = 0;
+        }
+        if self.line_list_inserted >= ANALYZE_AFTER_ROWS {
+            sqlx::query("ANALYZE person, case_file, case_event, contact, contact_link")
+                .execute(self.conn())
+                .await
+                .map_err(db_err)?;
+            self.line_list_inserted = 0;
         }
         Ok(())
     }
@@ -1445,7 +1460,9 @@ impl WriteTx for PgTx {
     }
 
     async fn insert_cases(&mut self, cases: &[CaseEntry]) -> Result<Vec<i64>> {
-        cases::insert_cases(self.conn(), cases).await
+        let keys = cases::insert_cases(self.conn(), cases).await?;
+        self.line_list_inserted += keys.len();
+        Ok(keys)
     }
 
     async fn update_case(&mut self, case: &CaseEntry, expected_version: u32) -> Result<()> {
@@ -1453,7 +1470,9 @@ impl WriteTx for PgTx {
     }
 
     async fn insert_contacts(&mut self, contacts: &[ContactEntry]) -> Result<Vec<i64>> {
-        cases::insert_contacts(self.conn(), contacts).await
+        let keys = cases::insert_contacts(self.conn(), contacts).await?;
+        self.line_list_inserted += keys.len();
+        Ok(keys)
     }
 
     async fn update_contact(&mut self, contact: &ContactEntry) -> Result<()> {
