@@ -52,6 +52,10 @@ pub struct Global {
         allow_negative_numbers = true
     )]
     pub utc_offset: i32,
+    /// Days close contacts are observed after their last exposure (1–60).
+    #[arg(long, global = true, env = "FANGKONG_OBSERVATION_DAYS", default_value_t = 14,
+          value_parser = clap::value_parser!(u16).range(1..=60))]
+    pub observation_days: u16,
 }
 
 #[derive(Subcommand, Debug)]
@@ -83,6 +87,17 @@ pub enum Command {
     /// Risk assessment: curves, growth, Rt, forecasts, alerts, risk levels.
     #[command(subcommand)]
     Analyze(commands::analyze::AnalyzeCommand),
+    /// A case's transmission chain: everyone within --depth steps, or its whole cluster.
+    Chain(commands::line_list::ChainArgs),
+    /// The case line list.
+    #[command(subcommand)]
+    Cases(commands::line_list::CasesCommand),
+    /// Close contacts under medical observation.
+    #[command(subcommand)]
+    Contacts(commands::line_list::ContactsCommand),
+    /// People: candidate pairs of records waiting for review.
+    #[command(subcommand)]
+    Persons(commands::line_list::PersonsCommand),
     /// Measure ingestion and roll-up at national size.
     #[command(subcommand)]
     Bench(bench::BenchCommand),

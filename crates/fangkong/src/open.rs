@@ -24,6 +24,10 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 pub fn settings(global: &Global) -> Settings {
     Settings {
         utc_offset_minutes: global.utc_offset,
+        observation_period: fangkong_domain::contact::ObservationPeriod::new(i64::from(
+            global.observation_days,
+        ))
+        .unwrap_or_default(),
         ..Settings::default()
     }
 }

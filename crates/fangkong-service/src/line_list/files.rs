@@ -1,1 +1,1776 @@
-//! CSV line lists in and out.
+//! CSV line lists in and out: cases and close contacts imported from files
+//! with the rules of the report import (every bad row named with its line,
+//! column and reason; all or nothing unless told to skip bad rows), and the
+//! de-identified case export for researchers.
+//!
+//! # The case file (`fangkong import cases FILE.csv`)
+//!
+//! One row per case; the header names the columns, in any order. Required:
+//!
+//! | column | |
+//! |---|---|
+//! | `case_id` | the reporting unit's id of the case, unique (in the file and in the database) |
+//! | `region_code` | the person's home region |
+//! | `sex` | `male`, `female` or `unknown` (also `m`, `f`, `男`, `女`; blank: from the ID number, else unknown) |
+//! | `age` | whole years; blank: from the ID number on the report date, else unknown |
+//! | `onset_date` | `YYYY-MM-DD`; may be blank (asymptomatic) |
+//! | `report_date` | `YYYY-MM-DD` |
+//! | `classification` | `suspected`, `confirmed` or `excluded` |
+//!
+//! Optional:
+//!
+//! | column | |
+//! |---|---|
+//! | `reporting_unit` | the unit that reported the case (default: `region_code`); must be in the importer's jurisdiction |
+//! | `confirmation_date` | the day of confirmation (or exclusion); default `report_date` |
+//! | `exclusion_date` | the day of exclusion; default `confirmation_date`, else `report_date` |
+//! | `first_visit_date` | the first visit to a doctor |
+//! | `severity`, `severity_date` | `mild`, `severe` or `critical`; the date defaults to the confirmation (or report) date |
+//! | `admission_date`, `facility`, `facility_region` | the admission: facility name (default `unspecified`) and region (default the reporting unit) |
+//! | `outcome`, `outcome_date` | `recovered` (also `cured`, `discharged`) or `death` (also `dead`, `died`); the date is required with an outcome |
+//! | `imported` | `true`/`false`, `1`/`0`, `yes`/`no`, `imported`/`local` (blank: local) |
+//! | `place_of_exposure` | e.g. `travel from Wuhan` |
+//! | `source_case_id` | the cases this one was infected by, separated by `;`: each must be stored already or be a case of the same file (earlier or later) |
+//! | `name`, `id_number`, `phone`, `address` | personal data |
+//!
+//! Each row becomes a case through the domain's state machine, checked
+//! against today: opened as suspected on the report date, then its events in
+//! date order (on one day: admission, severity, classification, outcome).
+//! A case discharged `recovered` without an `admission_date` is taken to have
+//! been admitted on its confirmation date (the state machine allows a
+//! discharge only after an admission); the admission's facility is `facility`
+//! or `unspecified`.
+//!
+//! # The contact file (`fangkong import contacts FILE.csv`)
+//!
+//! One row per link of a contact to a source case. Required: `contact_id`,
+//! `source_case_id` (a stored case; several may be given separated by `;`,
+//! with the same exposure), `region_code` (home region), `exposure`
+//! (`household`, `work`, `transport`, `healthcare`, `other`),
+//! `last_exposure_date`. Optional: `registered_date` (default: the contact's
+//! latest `last_exposure_date`, so observation covers the whole period after
+//! the exposure), `reporting_unit` (default `region_code`; in the importer's
+//! jurisdiction), `place` (`home` or `centralised`, default `home`), `site`
+//! (required with `centralised`), `observation_days` (default 14), `name`,
+//! `id_number`, `sex`, `age`, `phone`, `address`.
+//!
+//! The rows of a contact with several links must follow each other; the
+//! person, region, unit, place and registration are read from its first
+//! row (later rows may leave them blank, or repeat them). A contact id given
+//! again after another contact's rows is a row error.
+//!
+//! # Rules common to both
+//!
+//! - Every bad row is reported with its line, column and reason. By default
+//!   nothing is written when any row is bad (one write transaction); with
+//!   [`ImportOptions::skip_bad`] the good rows are written and the bad ones
+//!   returned for a reject file.
+//! - Ids given twice in the file or already stored are row errors.
+//! - People are matched as they come in ([`super::persons`]): the same ID
+//!   number is the same person record (also across a case file and a contact
+//!   file); candidate pairs are stored for review at the end.
+//! - The file is streamed: parsed and checked on a second thread, written in
+//!   batches of [`BATCH_ROWS`] inside one transaction; the graph generation is
+//!   bumped once; one audit entry names the file and the counts (no personal
+//!   data).
+//!
+//! # The de-identified export
+//!
+//! [`Service::export_cases_deidentified`]: `case_id, region_code,
+//! reporting_unit, sex, age_band, onset_date, first_visit_date, report_date,
+//! confirmation_date, exclusion_date, classification, severity,
+//! severity_date, admission_date, outcome, outcome_date, imported,
+//! source_case_id, from_contact` — no name, ID number, phone, address, place of
+//! exposure or facility name; ages in ten-year bands (`0-9` … `80+`).
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde_json::json;
+
+use fangkong_domain::case::{
+    Age, Case, CaseEvent, CaseId, Classification, Facility, IdNumber, NewCase, Origin, Outcome,
+    Person, PersonName, Phone, Place, Severity, Sex,
+};
+use fangkong_domain::contact::{
+    Contact, ContactId, ContactLink, Exposure, NewContact, ObservationPeriod, ObservationPlace,
+};
+use fangkong_domain::region::{Region, RegionCode};
+use fangkong_domain::FieldError;
+use fangkong_store::{CaseEntry, CaseFilter, ContactEntry};
+
+use super::persons::{Incoming, PersonResolver};
+use super::require_line_list;
+use crate::audit::append_audit;
+use crate::import::parse_date;
+use crate::regions::RegionIndex;
+use crate::{Principal, Result, RowError, Service, ServiceError};
+
+/// Rows written per batch.
+pub const BATCH_ROWS: usize = 50_000;
+
+/// How a line-list file is imported.
+#[derive(Clone)]
+pub struct ImportOptions {
+    /// Write the good rows and return the bad ones (default: nothing is
+    /// written when a row is bad).
+    pub skip_bad: bool,
+    /// Rows per batch (at least 1).
+    pub batch_rows: usize,
+    /// Called with the number of rows read so far, after each batch.
+    pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    /// The file's name, for the audit entry.
+    pub label: String,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            skip_bad: false,
+            batch_rows: BATCH_ROWS,
+            progress: None,
+            label: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("skip_bad", &self.skip_bad)
+            .field("batch_rows", &self.batch_rows)
+            .field("label", &self.label)
+            .finish()
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    /// Data rows read.
+    pub rows: u64,
+    /// Cases or contacts written.
+    pub imported: u64,
+    /// Links written: a case's source cases, a contact's source cases.
+    pub links: u64,
+    /// Candidate pairs of person records found for review.
+    pub candidates: u64,
+    /// With `skip_bad`: the bad rows, each with its fields as in the file.
+    pub bad: Vec<(RowError, Vec<String>)>,
+    /// The file's header (for a reject file).
+    pub header: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------
+// a compact set of ids
+
+/// A set of short strings (ids), each with a `u32`, in one arena: about 20
+/// bytes an id instead of a `String` and a map entry each.
+#[derive(Default)]
+struct IdSet {
+    text: String,
+    ends: Vec<u32>,
+    values: Vec<u32>,
+    /// Entry index + 1; 0 is empty.
+    table: Vec<u32>,
+    /// 64 − log2 of the table's size.
+    shift: u32,
+}
+
+fn hash(s: &str) -> u64 {
+    let mut h: u64 = 0;
+    for chunk in s.as_bytes().chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    // fold the high bits (where the multiplications put the differences)
+    // down, and mix again: the table takes the top bits
+    (h ^ (h >> 32)).wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15)
+}
+
+impl IdSet {
+    fn entry(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..self.ends[i] as usize).unwrap_or("")
+    }
+
+    fn slot(&self, s: &str) -> (usize, Option<usize>) {
+        let mask = self.table.len() - 1;
+        let mut slot = (hash(s) >> self.shift) as usize;
+        loop {
+            match self.table[slot] {
+                0 => return (slot, None),
+                e if self.entry(e as usize - 1) == s => return (slot, Some(e as usize - 1)),
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
+
+    fn get(&self, s: &str) -> Option<u32> {
+        if self.table.is_empty() {
+            return None;
+        }
+        self.slot(s).1.map(|i| self.values[i])
+    }
+
+    /// Sets the value of `s`; the value before, if `s` was there.
+    fn set(&mut self, s: &str, value: u32) -> Option<u32> {
+        if (self.ends.len() + 1) * 4 > self.table.len() * 3 {
+            self.grow();
+        }
+        match self.slot(s) {
+            (_, Some(i)) => Some(std::mem::replace(&mut self.values[i], value)),
+            (slot, None) => {
+                self.text.push_str(s);
+                self.ends.push(self.text.len() as u32);
+                self.values.push(value);
+                self.table[slot] = self.ends.len() as u32;
+                None
+            }
+        }
+    }
+
+    /// Adds `s` unless present; the value of the one present.
+    fn insert(&mut self, s: &str, value: u32) -> Option<u32> {
+        match self.get(s) {
+            Some(v) => Some(v),
+            None => {
+                self.set(s, value);
+                None
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.table.len() * 2).max(1024);
+        self.table = vec![0; size];
+        self.shift = 64 - size.trailing_zeros();
+        let mask = size - 1;
+        for i in 0..self.ends.len() {
+            let mut slot = (hash(self.entry(i)) >> self.shift) as usize;
+            while self.table[slot] != 0 {
+                slot = (slot + 1) & mask;
+            }
+            self.table[slot] = i as u32 + 1;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// columns
+
+/// The columns of a file kind: names, and where each is in the header.
+struct Header {
+    names: &'static [&'static str],
+    pos: Vec<Option<usize>>,
+}
+
+impl Header {
+    fn new(
+        header: &[String],
+        names: &'static [&'static str],
+        required: usize,
+        what: &str,
+    ) -> Result<Header> {
+        if let Some(unknown) = header.iter().find(|h| !names.contains(&h.as_str())) {
+            return Err(FieldError::new(
+                "header",
+                format!(
+                    "column {unknown:?} is not a column of a {what} file; the columns are {}",
+                    names.join(",")
+                ),
+            )
+            .into());
+        }
+        let pos: Vec<Option<usize>> = names
+            .iter()
+            .map(|n| header.iter().position(|h| h == n))
+            .collect();
+        if let Some(missing) = (0..required).find(|i| pos[*i].is_none()) {
+            return Err(FieldError::new(
+                "header",
+                format!(
+                    "has no column {:?}; a {what} file has at least {}",
+                    names[missing],
+                    names[..required].join(",")
+                ),
+            )
+            .into());
+        }
+        Ok(Header { names, pos })
+    }
+
+    fn get<'r>(&self, r: &'r csv::StringRecord, col: usize) -> &'r str {
+        self.pos[col].and_then(|p| r.get(p)).unwrap_or("").trim()
+    }
+
+    /// The column of a domain field: the field itself when the file has it,
+    /// else `fallback`.
+    fn column_of(&self, field: &str, fallback: usize) -> String {
+        match self.names.iter().position(|n| *n == field) {
+            Some(i) if self.pos[i].is_some() => field.to_owned(),
+            _ => self.names[fallback].to_owned(),
+        }
+    }
+}
+
+/// The columns of a case file: the first 7 are required.
+const CASE_COLUMNS: &[&str] = &[
+    "case_id",
+    "region_code",
+    "sex",
+    "age",
+    "onset_date",
+    "report_date",
+    "classification",
+    "reporting_unit",
+    "confirmation_date",
+    "exclusion_date",
+    "first_visit_date",
+    "severity",
+    "severity_date",
+    "admission_date",
+    "facility",
+    "facility_region",
+    "outcome",
+    "outcome_date",
+    "imported",
+    "place_of_exposure",
+    "source_case_id",
+    "name",
+    "id_number",
+    "phone",
+    "address",
+];
+
+mod cc {
+    pub const CASE_ID: usize = 0;
+    pub const REGION: usize = 1;
+    pub const SEX: usize = 2;
+    pub const AGE: usize = 3;
+    pub const ONSET: usize = 4;
+    pub const REPORT: usize = 5;
+    pub const CLASSIFICATION: usize = 6;
+    pub const UNIT: usize = 7;
+    pub const CONFIRMATION: usize = 8;
+    pub const EXCLUSION: usize = 9;
+    pub const FIRST_VISIT: usize = 10;
+    pub const SEVERITY: usize = 11;
+    pub const SEVERITY_DATE: usize = 12;
+    pub const ADMISSION: usize = 13;
+    pub const FACILITY: usize = 14;
+    pub const FACILITY_REGION: usize = 15;
+    pub const OUTCOME: usize = 16;
+    pub const OUTCOME_DATE: usize = 17;
+    pub const IMPORTED: usize = 18;
+    pub const PLACE: usize = 19;
+    pub const SOURCES: usize = 20;
+    pub const NAME: usize = 21;
+}
+
+/// The columns of a contact file: the first 5 are required.
+const CONTACT_COLUMNS: &[&str] = &[
+    "contact_id",
+    "source_case_id",
+    "region_code",
+    "exposure",
+    "last_exposure_date",
+    "registered_date",
+    "reporting_unit",
+    "place",
+    "site",
+    "observation_days",
+    "name",
+    "id_number",
+    "sex",
+    "age",
+    "phone",
+    "address",
+];
+
+mod kc {
+    pub const CONTACT_ID: usize = 0;
+    pub const SOURCES: usize = 1;
+    pub const REGION: usize = 2;
+    pub const EXPOSURE: usize = 3;
+    pub const LAST_EXPOSURE: usize = 4;
+    pub const REGISTERED: usize = 5;
+    pub const UNIT: usize = 6;
+    pub const PLACE: usize = 7;
+    pub const SITE: usize = 8;
+    pub const DAYS: usize = 9;
+    pub const NAME: usize = 10;
+}
+
+/// Where the person columns are: name, id_number, sex, age, phone, address.
+#[derive(Clone, Copy)]
+struct PersonColumns {
+    name: usize,
+    id_number: usize,
+    sex: usize,
+    age: usize,
+    phone: usize,
+    address: usize,
+}
+
+const CASE_PERSON: PersonColumns = PersonColumns {
+    name: cc::NAME,
+    id_number: cc::NAME + 1,
+    sex: cc::SEX,
+    age: cc::AGE,
+    phone: cc::NAME + 2,
+    address: cc::NAME + 3,
+};
+
+const CONTACT_PERSON: PersonColumns = PersonColumns {
+    name: kc::NAME,
+    id_number: kc::NAME + 1,
+    sex: kc::NAME + 2,
+    age: kc::NAME + 3,
+    phone: kc::NAME + 4,
+    address: kc::NAME + 5,
+};
+
+// ---------------------------------------------------------------------------
+// checking rows (on the reading thread)
+
+/// What each row is checked against: the region tree, the importer, today.
+struct RowCheck {
+    header: Header,
+    index: Arc<RegionIndex>,
+    regions: Vec<Option<Arc<Region>>>,
+    who: Principal,
+    today: NaiveDate,
+    /// Whether bad rows keep their fields (for a reject file).
+    keep_fields: bool,
+}
+
+type RowResult<T> = std::result::Result<T, RowError>;
+
+fn row_error(line: u64, column: &str, reason: impl Into<String>) -> RowError {
+    RowError {
+        line,
+        column: column.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn fields_of(r: &csv::StringRecord) -> Vec<String> {
+    r.iter().map(str::to_owned).collect()
+}
+
+impl RowCheck {
+    fn col(&self, col: usize) -> &'static str {
+        self.header.names[col]
+    }
+
+    fn text<'r>(&self, r: &'r csv::StringRecord, col: usize) -> &'r str {
+        self.header.get(r, col)
+    }
+
+    fn required<'r>(&self, r: &'r csv::StringRecord, col: usize, line: u64) -> RowResult<&'r str> {
+        let t = self.text(r, col);
+        if t.is_empty() {
+            return Err(row_error(line, self.col(col), "must not be empty"));
+        }
+        Ok(t)
+    }
+
+    /// A field parsed by a domain function; its error at `col`.
+    fn parse<T>(
+        &self,
+        r: &csv::StringRecord,
+        col: usize,
+        line: u64,
+        f: impl FnOnce(&str) -> std::result::Result<T, FieldError>,
+    ) -> RowResult<Option<T>> {
+        let t = self.text(r, col);
+        if t.is_empty() {
+            return Ok(None);
+        }
+        f(t).map(Some)
+            .map_err(|e| row_error(line, self.col(col), e.reason))
+    }
+
+    fn date(&self, r: &csv::StringRecord, col: usize, line: u64) -> RowResult<Option<NaiveDate>> {
+        let name = self.col(col);
+        self.parse(r, col, line, |t| parse_date(name, t))
+    }
+
+    /// A region by its code (or China's other forms of it).
+    fn region(&mut self, code: &str, col: usize, line: u64) -> RowResult<Arc<Region>> {
+        let id = self.index.find(code).or_else(|| {
+            let canon = RegionCode::parse(code).ok()?.china_canonical();
+            (canon.as_str() != code)
+                .then(|| self.index.find(canon.as_str()))
+                .flatten()
+        });
+        let Some(id) = id else {
+            RegionCode::parse(code).map_err(|e| row_error(line, self.col(col), e.reason))?;
+            return Err(row_error(
+                line,
+                self.col(col),
+                format!("unknown region {code:?}"),
+            ));
+        };
+        if let Some(Some(r)) = self.regions.get(id as usize) {
+            return Ok(Arc::clone(r));
+        }
+        let region = Arc::new(
+            self.index
+                .region(id)
+                .map_err(|e| row_error(line, self.col(col), e.to_string()))?,
+        );
+        if let Some(slot) = self.regions.get_mut(id as usize) {
+            *slot = Some(Arc::clone(&region));
+        }
+        Ok(region)
+    }
+
+    /// The reporting unit: in the importer's jurisdiction.
+    fn unit(
+        &mut self,
+        r: &csv::StringRecord,
+        col: usize,
+        home: &Arc<Region>,
+        line: u64,
+    ) -> RowResult<Arc<Region>> {
+        let code = self.text(r, col);
+        let (unit, column) = if code.is_empty() {
+            // the home region stands for the unit
+            (Arc::clone(home), "region_code")
+        } else {
+            (self.region(code, col, line)?, self.col(col))
+        };
+        if !self.who.covers(&unit) {
+            return Err(row_error(
+                line,
+                column,
+                format!(
+                    "the reporting unit {} lies outside your jurisdiction ({})",
+                    unit.code, self.who.region.code
+                ),
+            ));
+        }
+        Ok(unit)
+    }
+
+    fn person(
+        &self,
+        r: &csv::StringRecord,
+        p: PersonColumns,
+        home: RegionCode,
+        on: NaiveDate,
+        line: u64,
+    ) -> RowResult<Person> {
+        let id_number = self.parse(r, p.id_number, line, IdNumber::parse)?;
+        let sex = match self.text(r, p.sex) {
+            "" => id_number.as_ref().map_or(Sex::Unknown, IdNumber::sex),
+            t => match t {
+                "m" | "M" | "男" => Sex::Male,
+                "f" | "F" | "女" => Sex::Female,
+                _ => t
+                    .parse::<Sex>()
+                    .map_err(|e| row_error(line, self.col(p.sex), e.reason))?,
+            },
+        };
+        let age = match self.parse(r, p.age, line, Age::parse)? {
+            Some(a) => Some(a),
+            None => id_number.as_ref().and_then(|n| n.age_on(on)),
+        };
+        Ok(Person {
+            name: self.parse(r, p.name, line, PersonName::parse)?,
+            id_number,
+            sex,
+            age,
+            phone: self.parse(r, p.phone, line, Phone::parse)?,
+            address: self.parse(r, p.address, line, |t| Place::parse("address", t))?,
+            home_region: home,
+        })
+    }
+
+    /// A case row: the case after its events, and its regions.
+    fn case(&mut self, r: &csv::StringRecord, line: u64) -> RowResult<CaseRow> {
+        let id = CaseId::parse(self.required(r, cc::CASE_ID, line)?)
+            .map_err(|e| row_error(line, "case_id", e.reason))?;
+        let home_code = self.required(r, cc::REGION, line)?;
+        let home = self.region(home_code, cc::REGION, line)?;
+        let unit = self.unit(r, cc::UNIT, &home, line)?;
+        let report = self
+            .date(r, cc::REPORT, line)?
+            .ok_or_else(|| row_error(line, "report_date", "must not be empty"))?;
+        let onset = self.date(r, cc::ONSET, line)?;
+        let first_visit = self.date(r, cc::FIRST_VISIT, line)?;
+        let class_text = self.required(r, cc::CLASSIFICATION, line)?;
+        let classification = class_text
+            .parse::<Classification>()
+            .map_err(|e| row_error(line, "classification", e.reason))?;
+        let origin = match self.text(r, cc::IMPORTED).to_ascii_lowercase().as_str() {
+            "" | "false" | "0" | "no" | "local" => Origin::Local,
+            "true" | "1" | "yes" | "imported" => Origin::Imported,
+            other => {
+                return Err(row_error(
+                    line,
+                    "imported",
+                    format!("{other:?} is not one of true, false, 1, 0, yes, no, imported, local"),
+                ))
+            }
+        };
+        let place_of_exposure =
+            self.parse(r, cc::PLACE, line, |t| Place::parse("place_of_exposure", t))?;
+        let mut sources: Vec<CaseId> = Vec::new();
+        for s in self
+            .text(r, cc::SOURCES)
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let s = CaseId::parse(s).map_err(|e| row_error(line, "source_case_id", e.reason))?;
+            if s == id {
+                return Err(row_error(
+                    line,
+                    "source_case_id",
+                    "a case cannot be its own source",
+                ));
+            }
+            if !sources.contains(&s) {
+                sources.push(s);
+            }
+        }
+        let person = self.person(r, CASE_PERSON, home.code.clone(), report, line)?;
+
+        // the events, in date order (on one day: admit, severity, classify, outcome)
+        let confirmation = self.date(r, cc::CONFIRMATION, line)?;
+        let classified_on = confirmation.unwrap_or(report);
+        let mut events: Vec<(NaiveDate, u8, CaseEvent)> = Vec::new();
+        match classification {
+            Classification::Suspected => {}
+            Classification::Confirmed => events.push((
+                classified_on,
+                2,
+                CaseEvent::Confirm {
+                    date: classified_on,
+                },
+            )),
+            Classification::Excluded => {
+                let date = self.date(r, cc::EXCLUSION, line)?.unwrap_or(classified_on);
+                events.push((date, 2, CaseEvent::Exclude { date }));
+            }
+        }
+        if let Some(severity) = self.parse(r, cc::SEVERITY, line, |t| t.parse::<Severity>())? {
+            let date = self
+                .date(r, cc::SEVERITY_DATE, line)?
+                .unwrap_or(classified_on);
+            events.push((date, 1, CaseEvent::SetSeverity { severity, date }));
+        }
+        let outcome = match self.text(r, cc::OUTCOME).to_ascii_lowercase().as_str() {
+            "" => None,
+            "cured" | "discharged" => Some(Outcome::Recovered),
+            "dead" | "died" => Some(Outcome::Death),
+            t => Some(
+                t.parse::<Outcome>()
+                    .map_err(|e| row_error(line, "outcome", e.reason))?,
+            ),
+        };
+        let admission = self.date(r, cc::ADMISSION, line)?;
+        let admitted_on = match (admission, outcome) {
+            (Some(d), _) => Some(d),
+            // a cured case was admitted: on its confirmation date unless given
+            (None, Some(Outcome::Recovered)) => Some(classified_on),
+            _ => None,
+        };
+        if let Some(date) = admitted_on {
+            let name = match self.text(r, cc::FACILITY) {
+                "" => "unspecified",
+                t => t,
+            };
+            let name = Place::parse("facility", name)
+                .map_err(|e| row_error(line, "facility", e.reason))?;
+            let region = match self.text(r, cc::FACILITY_REGION) {
+                "" => unit.code.clone(),
+                code => self.region(code, cc::FACILITY_REGION, line)?.code.clone(),
+            };
+            events.push((
+                date,
+                0,
+                CaseEvent::Admit {
+                    facility: Facility { region, name },
+                    date,
+                },
+            ));
+        }
+        if let Some(outcome) = outcome {
+            let date = self
+                .date(r, cc::OUTCOME_DATE, line)?
+                .ok_or_else(|| row_error(line, "outcome_date", "is required with an outcome"))?;
+            events.push((
+                date,
+                3,
+                match outcome {
+                    Outcome::Recovered => CaseEvent::Discharge { date },
+                    Outcome::Death => CaseEvent::Die { date },
+                },
+            ));
+        }
+        events.sort_by_key(|(d, rank, _)| (*d, *rank));
+
+        let new = NewCase {
+            id,
+            person,
+            reporting_unit: unit.code.clone(),
+            origin,
+            place_of_exposure,
+            onset,
+            first_visit,
+            report,
+            source_cases: sources,
+            from_contact: None,
+        };
+        let rule = |e: fangkong_domain::case::CaseRuleError| {
+            let fallback = match e.field {
+                "exclusion_date" => cc::CONFIRMATION,
+                "severity_date" => cc::SEVERITY,
+                "admission_date" | "facility" => cc::OUTCOME,
+                _ => cc::CLASSIFICATION,
+            };
+            let column = self.header.column_of(e.field, fallback);
+            row_error(line, &column, format!("{} ({})", e.message, e.rule))
+        };
+        let mut case = Case::open(new, self.today).map_err(rule)?;
+        for (_, _, event) in events {
+            case = case.apply(event, self.today).map_err(rule)?;
+        }
+        Ok(CaseRow {
+            line,
+            case,
+            home,
+            unit,
+            fields: Vec::new(),
+        })
+    }
+
+    /// One row of a contact file.
+    fn contact_line(&mut self, r: &csv::StringRecord, line: u64) -> RowResult<ContactLine> {
+        let home = self.region(self.required(r, kc::REGION, line)?, kc::REGION, line)?;
+        let unit = self.unit(r, kc::UNIT, &home, line)?;
+        let exposure = self
+            .required(r, kc::EXPOSURE, line)?
+            .parse::<Exposure>()
+            .map_err(|e| row_error(line, "exposure", e.reason))?;
+        let last_exposure = self
+            .date(r, kc::LAST_EXPOSURE, line)?
+            .ok_or_else(|| row_error(line, "last_exposure_date", "must not be empty"))?;
+        let mut sources = Vec::new();
+        for s in self
+            .required(r, kc::SOURCES, line)?
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            sources
+                .push(CaseId::parse(s).map_err(|e| row_error(line, "source_case_id", e.reason))?);
+        }
+        let registered = self.date(r, kc::REGISTERED, line)?;
+        let place = match self.text(r, kc::PLACE).to_ascii_lowercase().as_str() {
+            "" | "home" => ObservationPlace::Home,
+            "centralised" | "centralized" => {
+                let site = self.required(r, kc::SITE, line)?;
+                ObservationPlace::Centralised {
+                    site: Place::parse("site", site)
+                        .map_err(|e| row_error(line, "site", e.reason))?,
+                }
+            }
+            other => {
+                return Err(row_error(
+                    line,
+                    "place",
+                    format!("{other:?} is not home or centralised"),
+                ))
+            }
+        };
+        let period = self
+            .parse(r, kc::DAYS, line, |t| {
+                t.parse::<i64>()
+                    .map_err(|_| FieldError::new("observation_days", "is not a whole number"))
+                    .and_then(ObservationPeriod::new)
+            })?
+            .unwrap_or_default();
+        let person = self.person(
+            r,
+            CONTACT_PERSON,
+            home.code.clone(),
+            registered.unwrap_or(last_exposure),
+            line,
+        )?;
+        let has_person = [
+            CONTACT_PERSON.name,
+            CONTACT_PERSON.id_number,
+            CONTACT_PERSON.sex,
+            CONTACT_PERSON.age,
+            CONTACT_PERSON.phone,
+            CONTACT_PERSON.address,
+        ]
+        .iter()
+        .any(|c| !self.text(r, *c).is_empty());
+        Ok(ContactLine {
+            line,
+            sources,
+            exposure,
+            last_exposure,
+            home,
+            unit,
+            registered,
+            place,
+            period,
+            person,
+            has_person,
+        })
+    }
+}
+
+/// A case checked on its own.
+struct CaseRow {
+    line: u64,
+    case: Case,
+    home: Arc<Region>,
+    unit: Arc<Region>,
+    /// The row as in the file (only with `skip_bad`).
+    fields: Vec<String>,
+}
+
+/// One row of a contact file, checked on its own.
+struct ContactLine {
+    line: u64,
+    sources: Vec<CaseId>,
+    exposure: Exposure,
+    last_exposure: NaiveDate,
+    home: Arc<Region>,
+    unit: Arc<Region>,
+    registered: Option<NaiveDate>,
+    place: ObservationPlace,
+    period: ObservationPeriod,
+    person: Person,
+    has_person: bool,
+}
+
+/// A contact checked on its own: its rows' lines (the first is the one
+/// the person was read from), and for each link the line that gave it.
+struct ContactRow {
+    lines: Vec<u64>,
+    link_lines: Vec<u64>,
+    contact: Contact,
+    home: Arc<Region>,
+    unit: Arc<Region>,
+    fields: Vec<Vec<String>>,
+}
+
+/// What the reading thread sends: checked rows and bad rows.
+struct Batch<T> {
+    rows: Vec<T>,
+    bad: Vec<(RowError, Vec<String>)>,
+    read: u64,
+}
+
+impl<T> Batch<T> {
+    fn new(capacity: usize) -> Self {
+        Batch {
+            rows: Vec::with_capacity(capacity),
+            bad: Vec::new(),
+            read: 0,
+        }
+    }
+}
+
+/// Reads the header of a CSV line list.
+fn open_csv<R: Read>(input: R) -> Result<(csv::Reader<R>, Vec<String>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| ServiceError::Invalid(FieldError::new("header", e.to_string())))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
+        .collect();
+    Ok((reader, header))
+}
+
+/// Reads records on a thread of its own, handing each to `each` with its
+/// line; `each` fills the batch, `full` says when to send it.
+fn spawn_reader<R, T, S>(
+    mut reader: csv::Reader<R>,
+    mut state: S,
+    each: impl Fn(&mut S, &csv::StringRecord, u64, &mut Batch<T>) + Send + 'static,
+    finish: impl Fn(&mut S, &mut Batch<T>) + Send + 'static,
+    full: usize,
+) -> Result<tokio::sync::mpsc::Receiver<Batch<T>>>
+where
+    R: Read + Send + 'static,
+    T: Send + 'static,
+    S: Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Batch<T>>(2);
+    std::thread::Builder::new()
+        .name("line-list-reader".into())
+        .spawn(move || {
+            let mut record = csv::StringRecord::new();
+            let mut batch = Batch::new(full);
+            for i in 0u64.. {
+                let line = i + 2;
+                match reader.read_record(&mut record) {
+                    Ok(true) => {
+                        batch.read += 1;
+                        each(&mut state, &record, line, &mut batch);
+                    }
+                    Ok(false) => break,
+                    Err(e) => {
+                        let io = matches!(e.kind(), csv::ErrorKind::Io(_));
+                        batch.read += 1;
+                        batch
+                            .bad
+                            .push((row_error(line, "-", e.to_string()), Vec::new()));
+                        if io {
+                            break;
+                        }
+                    }
+                }
+                if batch.rows.len() >= full {
+                    let next = std::mem::replace(&mut batch, Batch::new(full));
+                    if tx.blocking_send(next).is_err() {
+                        return;
+                    }
+                }
+            }
+            finish(&mut state, &mut batch);
+            let _ = tx.blocking_send(batch);
+        })
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("cannot start a thread: {e}")))?;
+    Ok(rx)
+}
+
+/// Where an import's time goes (logged at debug level): waiting for the
+/// reading thread, checking against the database, resolving people, writing.
+#[derive(Default)]
+struct Timing {
+    started: Option<std::time::Instant>,
+    wait: std::time::Duration,
+    check: std::time::Duration,
+    persons: std::time::Duration,
+    write: std::time::Duration,
+}
+
+impl Timing {
+    async fn time<T>(slot: &mut std::time::Duration, f: impl std::future::Future<Output = T>) -> T {
+        let t = std::time::Instant::now();
+        let out = f.await;
+        *slot += t.elapsed();
+        out
+    }
+
+    async fn wait<T>(&mut self, f: impl std::future::Future<Output = T>) -> T {
+        self.started.get_or_insert_with(std::time::Instant::now);
+        Self::time(&mut self.wait, f).await
+    }
+
+    async fn check<T>(&mut self, f: impl std::future::Future<Output = T>) -> T {
+        Self::time(&mut self.check, f).await
+    }
+
+    async fn persons<T>(&mut self, f: impl std::future::Future<Output = T>) -> T {
+        Self::time(&mut self.persons, f).await
+    }
+
+    async fn write<T>(&mut self, f: impl std::future::Future<Output = T>) -> T {
+        Self::time(&mut self.write, f).await
+    }
+
+    fn log(&self, what: &str) {
+        tracing::debug!(
+            what,
+            total = ?self.started.map(|s| s.elapsed()),
+            waiting_for_rows = ?self.wait,
+            checking = ?self.check,
+            persons = ?self.persons,
+            writing = ?self.write,
+            "line-list import"
+        );
+    }
+}
+
+/// The state of an id seen in a case file.
+const GOOD: u32 = 1 << 31;
+const PENDING: u32 = 1 << 30;
+const LINE: u32 = PENDING - 1;
+
+/// A case waiting for a source case given later in the file.
+struct Deferred {
+    row: CaseRow,
+    waiting: Vec<CaseId>,
+}
+
+impl Service {
+    async fn import_index(&self) -> Result<Arc<RegionIndex>> {
+        self.region_index
+            .current(&self.store, true)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no region index")))
+    }
+
+    fn row_check(
+        &self,
+        who: &Principal,
+        header: Header,
+        index: Arc<RegionIndex>,
+        keep: bool,
+    ) -> RowCheck {
+        RowCheck {
+            header,
+            regions: vec![None; index.len()],
+            index,
+            who: who.clone(),
+            today: self.today(),
+            keep_fields: keep,
+        }
+    }
+
+    /// Imports a case file (see the module docs for its columns and rules).
+    /// Without `skip_bad`, any bad row is a [`ServiceError::BadRows`] listing
+    /// every one and nothing is written.
+    pub async fn import_cases<R: Read + Send + 'static>(
+        &self,
+        who: &Principal,
+        input: R,
+        options: &ImportOptions,
+    ) -> Result<ImportSummary> {
+        require_line_list(who)?;
+        let (reader, header) = open_csv(input)?;
+        let columns = Header::new(&header, CASE_COLUMNS, 7, "case")?;
+        let index = self.import_index().await?;
+        let check = self.row_check(who, columns, index, options.skip_bad);
+        let full = options.batch_rows.max(1);
+        let mut rx = spawn_reader(
+            reader,
+            check,
+            |check: &mut RowCheck, r, line, batch: &mut Batch<CaseRow>| match check.case(r, line) {
+                Ok(mut row) => {
+                    if check.keep_fields {
+                        row.fields = fields_of(r);
+                    }
+                    batch.rows.push(row);
+                }
+                Err(e) => batch.bad.push((
+                    e,
+                    if check.keep_fields {
+                        fields_of(r)
+                    } else {
+                        Vec::new()
+                    },
+                )),
+            },
+            |_, _| {},
+            full,
+        )?;
+
+        let mut summary = ImportSummary {
+            header,
+            ..ImportSummary::default()
+        };
+        let mut bad: Vec<(RowError, Vec<String>)> = Vec::new();
+        let mut seen = IdSet::default();
+        let mut deferred: Vec<Deferred> = Vec::new();
+        let mut tx = self.store.begin().await?;
+        let mut resolver = PersonResolver::default();
+        let mut timing = Timing::default();
+        while let Some(batch) = timing.wait(rx.recv()).await {
+            summary.rows += batch.read;
+            bad.extend(batch.bad);
+            let mut rows = batch.rows;
+            // an id given twice in the file: the first stands
+            let mut fresh = Vec::with_capacity(rows.len());
+            for row in rows.drain(..) {
+                let id = row.case.id().as_str();
+                match seen.insert(id, (row.line as u32 & LINE) | GOOD) {
+                    Some(first) => bad.push((
+                        row_error(
+                            row.line,
+                            "case_id",
+                            format!("case {id} was already given on line {}", first & LINE),
+                        ),
+                        row.fields,
+                    )),
+                    None => fresh.push(row),
+                }
+            }
+            // stored already, and sources not given in the file so far
+            let mut ask: Vec<CaseId> = fresh.iter().map(|r| r.case.id().clone()).collect();
+            let mut asked: HashSet<&str> = HashSet::new();
+            for r in &fresh {
+                for s in r.case.source_cases() {
+                    if seen.get(s.as_str()).is_none() && asked.insert(s.as_str()) {
+                        ask.push(s.clone());
+                    }
+                }
+            }
+            drop(asked);
+            let stored: HashSet<CaseId> = if ask.is_empty() {
+                HashSet::new()
+            } else {
+                timing
+                    .check(self.store.existing_cases(&ask))
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
+            drop(ask);
+            let mut good = Vec::with_capacity(fresh.len());
+            for row in fresh {
+                let id = row.case.id().as_str();
+                if stored.contains(row.case.id()) {
+                    // the stored case stands for the id: sources may name it
+                    seen.set(id, (row.line as u32 & LINE) | GOOD);
+                    bad.push((
+                        row_error(row.line, "case_id", format!("case {id} is stored already")),
+                        row.fields,
+                    ));
+                    continue;
+                }
+                let mut waiting = Vec::new();
+                let mut error = None;
+                for s in row.case.source_cases() {
+                    match seen.get(s.as_str()) {
+                        Some(v) if v & GOOD != 0 => {}
+                        Some(v) if v & PENDING != 0 => waiting.push(s.clone()),
+                        Some(v) => {
+                            error = Some(format!(
+                                "the source case {s} is on a bad row (line {})",
+                                v & LINE
+                            ))
+                        }
+                        None if stored.contains(s) => {}
+                        None => waiting.push(s.clone()),
+                    }
+                }
+                if let Some(reason) = error {
+                    seen.set(id, row.line as u32 & LINE);
+                    bad.push((row_error(row.line, "source_case_id", reason), row.fields));
+                } else if !waiting.is_empty() {
+                    seen.set(id, (row.line as u32 & LINE) | PENDING);
+                    deferred.push(Deferred { row, waiting });
+                } else {
+                    good.push(row);
+                }
+            }
+            let writing = options.skip_bad || bad.is_empty();
+            if writing && !good.is_empty() {
+                self.write_cases(tx.as_mut(), &mut resolver, good, &mut summary, &mut timing)
+                    .await?;
+            }
+            if let Some(p) = &options.progress {
+                p(summary.rows);
+            }
+        }
+        // cases waiting for a source given later: settled once every row is read
+        let mut settled = Vec::new();
+        loop {
+            let before = deferred.len();
+            let mut still = Vec::new();
+            for d in deferred {
+                let mut error = None;
+                let mut waits = false;
+                for s in &d.waiting {
+                    match seen.get(s.as_str()) {
+                        Some(v) if v & GOOD != 0 => {}
+                        Some(v) if v & PENDING != 0 => waits = true,
+                        Some(v) => {
+                            error = Some(format!(
+                                "the source case {s} is on a bad row (line {})",
+                                v & LINE
+                            ))
+                        }
+                        None => {
+                            error = Some(format!(
+                                "there is no case {s} in the database or in this file"
+                            ))
+                        }
+                    }
+                }
+                let id = d.row.case.id().as_str().to_owned();
+                let line = d.row.line as u32 & LINE;
+                if let Some(reason) = error {
+                    seen.set(&id, line);
+                    bad.push((
+                        row_error(d.row.line, "source_case_id", reason),
+                        d.row.fields,
+                    ));
+                } else if waits {
+                    still.push(d);
+                } else {
+                    seen.set(&id, line | GOOD);
+                    settled.push(d.row);
+                }
+            }
+            deferred = still;
+            if deferred.len() == before || deferred.is_empty() {
+                break;
+            }
+        }
+        for d in deferred {
+            bad.push((
+                row_error(
+                    d.row.line,
+                    "source_case_id",
+                    "the source cases form a cycle: each is infected by another in the cycle",
+                ),
+                d.row.fields,
+            ));
+        }
+        if !options.skip_bad && !bad.is_empty() {
+            bad.sort_by_key(|(e, _)| e.line);
+            return Err(ServiceError::BadRows(
+                bad.into_iter().map(|(e, _)| e).collect(),
+            ));
+        }
+        timing.log("cases");
+        if !settled.is_empty() {
+            self.write_cases(
+                tx.as_mut(),
+                &mut resolver,
+                settled,
+                &mut summary,
+                &mut timing,
+            )
+            .await?;
+        }
+        summary.candidates = resolver.finish(tx.as_mut()).await? as u64;
+        if summary.links > 0 {
+            tx.bump_graph_generation().await?;
+        }
+        append_audit(
+            tx.as_mut(),
+            &who.username,
+            "case.import",
+            "case",
+            &format!("import/{}", options.label),
+            None,
+            Some(json!({
+                "file": options.label,
+                "rows": summary.rows,
+                "cases": summary.imported,
+                "sources": summary.links,
+                "bad_rows": bad.len(),
+                "candidate_pairs": summary.candidates,
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        bad.sort_by_key(|(e, _)| e.line);
+        summary.bad = bad;
+        Ok(summary)
+    }
+
+    async fn write_cases(
+        &self,
+        tx: &mut dyn fangkong_store::WriteTx,
+        resolver: &mut PersonResolver,
+        rows: Vec<CaseRow>,
+        summary: &mut ImportSummary,
+        timing: &mut Timing,
+    ) -> Result<()> {
+        let incoming: Vec<Incoming> = rows
+            .iter()
+            .map(|r| Incoming {
+                person: r.case.person().clone(),
+                home_path: r.home.path.clone(),
+                recorded_on: r.case.dates().report,
+            })
+            .collect();
+        let persons = timing
+            .persons(resolver.resolve(self.store.as_ref(), tx, incoming))
+            .await?;
+        let entries: Vec<CaseEntry> = rows
+            .into_iter()
+            .zip(persons)
+            .map(|(r, person_id)| {
+                summary.links += r.case.source_cases().len() as u64;
+                CaseEntry {
+                    home_path: r.home.path.clone(),
+                    report_path: r.unit.path.clone(),
+                    case: r.case,
+                    person_id,
+                }
+            })
+            .collect();
+        timing.write(tx.insert_cases(&entries)).await?;
+        summary.imported += entries.len() as u64;
+        Ok(())
+    }
+
+    /// Imports a contact file (see the module docs for its columns and
+    /// rules). Without `skip_bad`, any bad row is a
+    /// [`ServiceError::BadRows`] listing every one and nothing is written.
+    pub async fn import_contacts<R: Read + Send + 'static>(
+        &self,
+        who: &Principal,
+        input: R,
+        options: &ImportOptions,
+    ) -> Result<ImportSummary> {
+        require_line_list(who)?;
+        let (reader, header) = open_csv(input)?;
+        let columns = Header::new(&header, CONTACT_COLUMNS, 5, "contact")?;
+        let index = self.import_index().await?;
+        let check = self.row_check(who, columns, index, options.skip_bad);
+        let full = options.batch_rows.max(1);
+        let state = ContactReader {
+            check,
+            seen: IdSet::default(),
+            group: None,
+        };
+        let mut rx = spawn_reader(
+            reader,
+            state,
+            |s: &mut ContactReader, r, line, batch: &mut Batch<ContactRow>| s.row(r, line, batch),
+            |s: &mut ContactReader, batch| s.flush(batch),
+            full,
+        )?;
+
+        let mut summary = ImportSummary {
+            header,
+            ..ImportSummary::default()
+        };
+        let mut bad: Vec<(RowError, Vec<String>)> = Vec::new();
+        let mut known_cases = IdSet::default();
+        let mut tx = self.store.begin().await?;
+        let mut resolver = PersonResolver::default();
+        let mut timing = Timing::default();
+        while let Some(batch) = timing.wait(rx.recv()).await {
+            summary.rows += batch.read;
+            bad.extend(batch.bad);
+            let rows = batch.rows;
+            let ids: Vec<ContactId> = rows.iter().map(|r| r.contact.id().clone()).collect();
+            let stored: HashSet<ContactId> = if ids.is_empty() {
+                HashSet::new()
+            } else {
+                self.store
+                    .existing_contacts(&ids)
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
+            drop(ids);
+            let mut ask: Vec<CaseId> = Vec::new();
+            {
+                let mut asked: HashSet<&str> = HashSet::new();
+                for r in &rows {
+                    for l in r.contact.links() {
+                        let s = l.source.as_str();
+                        if known_cases.get(s).is_none() && asked.insert(s) {
+                            ask.push(l.source.clone());
+                        }
+                    }
+                }
+            }
+            for chunk in ask.chunks(50_000) {
+                for id in timing.check(self.store.existing_cases(chunk)).await? {
+                    known_cases.set(id.as_str(), 1);
+                }
+            }
+            let mut good = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id = row.contact.id();
+                let first = row.lines.first().copied().unwrap_or_default();
+                let error = if stored.contains(id) {
+                    Some((
+                        first,
+                        "contact_id",
+                        format!("contact {id} is stored already"),
+                    ))
+                } else {
+                    row.contact
+                        .links()
+                        .iter()
+                        .zip(&row.link_lines)
+                        .find(|(l, _)| known_cases.get(l.source.as_str()).is_none())
+                        .map(|(l, line)| {
+                            (
+                                *line,
+                                "source_case_id",
+                                format!("there is no case {}", l.source),
+                            )
+                        })
+                };
+                match error {
+                    Some((at, column, reason)) => {
+                        refuse_contact(&mut bad, row, at, column, reason);
+                    }
+                    None => good.push(row),
+                }
+            }
+            let writing = options.skip_bad || bad.is_empty();
+            if writing && !good.is_empty() {
+                let incoming: Vec<Incoming> = good
+                    .iter()
+                    .map(|r| Incoming {
+                        person: r.contact.person().clone(),
+                        home_path: r.home.path.clone(),
+                        recorded_on: r.contact.registered(),
+                    })
+                    .collect();
+                let persons = timing
+                    .persons(resolver.resolve(self.store.as_ref(), tx.as_mut(), incoming))
+                    .await?;
+                let entries: Vec<ContactEntry> = good
+                    .into_iter()
+                    .zip(persons)
+                    .map(|(r, person_id)| {
+                        summary.links += r.contact.links().len() as u64;
+                        ContactEntry {
+                            home_path: r.home.path.clone(),
+                            report_path: r.unit.path.clone(),
+                            reporting_unit: r.unit.code.clone(),
+                            contact: r.contact,
+                            person_id,
+                            version: 1,
+                        }
+                    })
+                    .collect();
+                timing.write(tx.insert_contacts(&entries)).await?;
+                summary.imported += entries.len() as u64;
+            }
+            if let Some(p) = &options.progress {
+                p(summary.rows);
+            }
+        }
+        timing.log("contacts");
+        bad.sort_by_key(|(e, _)| e.line);
+        if !options.skip_bad && !bad.is_empty() {
+            return Err(ServiceError::BadRows(
+                bad.into_iter().map(|(e, _)| e).collect(),
+            ));
+        }
+        summary.candidates = resolver.finish(tx.as_mut()).await? as u64;
+        if summary.imported > 0 {
+            tx.bump_graph_generation().await?;
+        }
+        append_audit(
+            tx.as_mut(),
+            &who.username,
+            "contact.import",
+            "contact",
+            &format!("import/{}", options.label),
+            None,
+            Some(json!({
+                "file": options.label,
+                "rows": summary.rows,
+                "contacts": summary.imported,
+                "links": summary.links,
+                "bad_rows": bad.len(),
+                "candidate_pairs": summary.candidates,
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        summary.bad = bad;
+        Ok(summary)
+    }
+
+    /// The cases visible in a region (the principal's when `None`) as a
+    /// de-identified CSV (see the module docs); returns the number written.
+    pub async fn export_cases_deidentified(
+        &self,
+        who: &Principal,
+        region: Option<&str>,
+        out: impl Write,
+    ) -> Result<u64> {
+        require_line_list(who)?;
+        let region = match region {
+            Some(code) => self.region_in_scope(who, code).await?,
+            None => who.region.clone(),
+        };
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(DEIDENTIFIED_COLUMNS)
+            .map_err(anyhow::Error::from)?;
+        let mut after = None;
+        let mut n = 0u64;
+        const PAGE: u32 = 5_000;
+        loop {
+            let page = self
+                .store
+                .cases(&CaseFilter {
+                    path: region.path.clone(),
+                    after: after.clone(),
+                    limit: PAGE,
+                    ..CaseFilter::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.entry.case.id().clone());
+            for c in &page {
+                w.write_record(deidentified_row(&c.entry.case))
+                    .map_err(anyhow::Error::from)?;
+                n += 1;
+            }
+            if page.len() < PAGE as usize {
+                break;
+            }
+        }
+        w.flush().map_err(anyhow::Error::from)?;
+        Ok(n)
+    }
+}
+
+/// The columns of the de-identified export.
+pub const DEIDENTIFIED_COLUMNS: [&str; 19] = [
+    "case_id",
+    "region_code",
+    "reporting_unit",
+    "sex",
+    "age_band",
+    "onset_date",
+    "first_visit_date",
+    "report_date",
+    "confirmation_date",
+    "exclusion_date",
+    "classification",
+    "severity",
+    "severity_date",
+    "admission_date",
+    "outcome",
+    "outcome_date",
+    "imported",
+    "source_case_id",
+    "from_contact",
+];
+
+fn deidentified_row(case: &Case) -> [String; 19] {
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let d = case.dates();
+    let p = case.person();
+    [
+        case.id().to_string(),
+        p.home_region.to_string(),
+        case.reporting_unit().to_string(),
+        p.sex.name().to_owned(),
+        p.age.map(|a| a.band().label()).unwrap_or_default(),
+        date(d.onset),
+        date(d.first_visit),
+        d.report.to_string(),
+        date(d.confirmation),
+        date(d.exclusion),
+        case.classification().name().to_owned(),
+        case.severity()
+            .map(|(s, _)| s.name().to_owned())
+            .unwrap_or_default(),
+        date(case.severity().map(|(_, d)| d)),
+        date(case.admission().map(|a| a.date)),
+        case.outcome()
+            .map(|(o, _)| o.name().to_owned())
+            .unwrap_or_default(),
+        date(case.outcome().map(|(_, d)| d)),
+        case.origin().name().to_owned(),
+        case.source_cases()
+            .iter()
+            .map(CaseId::as_str)
+            .collect::<Vec<_>>()
+            .join(";"),
+        case.from_contact()
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+    ]
+}
+
+/// A contact refused: the reason at its line, and each other row of it named.
+fn refuse_contact(
+    bad: &mut Vec<(RowError, Vec<String>)>,
+    row: ContactRow,
+    at: u64,
+    column: &str,
+    reason: String,
+) {
+    let id = row.contact.id().to_string();
+    let mut fields = row.fields.into_iter();
+    for line in row.lines {
+        let f = fields.next().unwrap_or_default();
+        if line == at {
+            bad.push((row_error(line, column, reason.clone()), f));
+        } else {
+            bad.push((
+                row_error(
+                    line,
+                    "contact_id",
+                    format!("contact {id} is refused: see line {at}"),
+                ),
+                f,
+            ));
+        }
+    }
+}
+
+/// The reading thread's state for contacts: rows are grouped into contacts
+/// as they come (a contact's rows follow each other).
+struct ContactReader {
+    check: RowCheck,
+    /// Every contact id given so far, with its first line.
+    seen: IdSet,
+    group: Option<Group>,
+}
+
+/// The rows of the contact being read.
+struct Group {
+    id: String,
+    lines: Vec<(u64, RowResult<ContactLine>)>,
+    fields: Vec<Vec<String>>,
+}
+
+impl ContactReader {
+    fn row(&mut self, r: &csv::StringRecord, line: u64, batch: &mut Batch<ContactRow>) {
+        let keep = self.check.keep_fields;
+        let fields = if keep { fields_of(r) } else { Vec::new() };
+        let id_text = self.check.text(r, kc::CONTACT_ID);
+        let id = match ContactId::parse(id_text) {
+            Ok(id) => id,
+            Err(e) => {
+                batch
+                    .bad
+                    .push((row_error(line, "contact_id", e.reason), fields));
+                return;
+            }
+        };
+        let same = self.group.as_ref().is_some_and(|g| g.id == id.as_str());
+        if !same {
+            self.flush(batch);
+            if let Some(first) = self.seen.insert(id.as_str(), line as u32) {
+                batch.bad.push((
+                    row_error(
+                        line,
+                        "contact_id",
+                        format!(
+                            "contact {id} was given on line {first}: the rows of one contact must follow each other"
+                        ),
+                    ),
+                    fields,
+                ));
+                return;
+            }
+            self.group = Some(Group {
+                id: id.as_str().to_owned(),
+                lines: Vec::new(),
+                fields: Vec::new(),
+            });
+        }
+        let parsed = self.check.contact_line(r, line);
+        if let Some(g) = self.group.as_mut() {
+            g.lines.push((line, parsed));
+            g.fields.push(fields);
+        }
+    }
+
+    /// Makes the contact of the rows read, if any.
+    fn flush(&mut self, batch: &mut Batch<ContactRow>) {
+        let Some(g) = self.group.take() else { return };
+        let lines: Vec<u64> = g.lines.iter().map(|(l, _)| *l).collect();
+        let refuse =
+            |batch: &mut Batch<ContactRow>, at: u64, e: RowError, fields: Vec<Vec<String>>| {
+                let mut fields = fields.into_iter();
+                for line in &lines {
+                    let f = fields.next().unwrap_or_default();
+                    if *line == at {
+                        batch.bad.push((e.clone(), f));
+                    } else {
+                        batch.bad.push((
+                            row_error(
+                                *line,
+                                "contact_id",
+                                format!("contact {} is refused: see line {at}", g.id),
+                            ),
+                            f,
+                        ));
+                    }
+                }
+            };
+        let mut parsed = Vec::with_capacity(g.lines.len());
+        for (line, p) in g.lines {
+            match p {
+                Ok(p) => parsed.push(p),
+                Err(e) => return refuse(batch, line, e, g.fields),
+            }
+        }
+        let Some(first) = parsed.first() else { return };
+        let mut links = Vec::new();
+        let mut link_lines = Vec::new();
+        for p in &parsed[..] {
+            if p.home.code != first.home.code {
+                let e = row_error(
+                    p.line,
+                    "region_code",
+                    format!("differs from the contact's first row (line {})", first.line),
+                );
+                return refuse(batch, p.line, e, g.fields);
+            }
+            if p.line != first.line && p.has_person && p.person != first.person {
+                let e = row_error(
+                    p.line,
+                    "name",
+                    format!(
+                        "the person differs from the contact's first row (line {})",
+                        first.line
+                    ),
+                );
+                return refuse(batch, p.line, e, g.fields);
+            }
+            for s in &p.sources {
+                if let Some(i) = links.iter().position(|l: &ContactLink| &l.source == s) {
+                    let e = row_error(
+                        p.line,
+                        "source_case_id",
+                        format!("{s} is linked twice (also on line {})", link_lines[i]),
+                    );
+                    return refuse(batch, p.line, e, g.fields);
+                }
+                links.push(ContactLink {
+                    source: s.clone(),
+                    exposure: p.exposure,
+                    last_exposure: p.last_exposure,
+                });
+                link_lines.push(p.line);
+            }
+        }
+        let registered = first.registered.unwrap_or_else(|| {
+            parsed
+                .iter()
+                .map(|p| p.last_exposure)
+                .max()
+                .unwrap_or(first.last_exposure)
+        });
+        let Ok(id) = ContactId::parse(&g.id) else {
+            return;
+        };
+        let new = NewContact {
+            id,
+            person: first.person.clone(),
+            links,
+            place: first.place.clone(),
+            registered,
+            period: first.period,
+        };
+        match Contact::register(new, self.check.today) {
+            Ok(contact) => batch.rows.push(ContactRow {
+                lines,
+                link_lines,
+                contact,
+                home: Arc::clone(&first.home),
+                unit: Arc::clone(&first.unit),
+                fields: g.fields,
+            }),
+            Err(e) => {
+                let at = first.line;
+                let column = self.check.header.column_of(e.field, kc::CONTACT_ID);
+                let err = row_error(at, &column, format!("{} ({})", e.message, e.rule));
+                refuse(batch, at, err, g.fields)
+            }
+        }
+    }
+}

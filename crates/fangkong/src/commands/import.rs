@@ -37,6 +37,26 @@ pub enum ImportCommand {
         #[arg(long)]
         rejects: Option<PathBuf>,
     },
+    /// Import a case line list (case_id,region_code,sex,age,onset_date,report_date,classification
+    /// and optional columns; see `fangkong_service::line_list::files`). All or nothing unless --skip-bad.
+    Cases {
+        file: PathBuf,
+        /// Import the good rows and write the bad ones to the reject file.
+        #[arg(long)]
+        skip_bad: bool,
+        /// Where --skip-bad writes bad rows (default: FILE.rejects.csv).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
+    /// Import close contacts (contact_id,source_case_id,region_code,exposure,last_exposure_date and
+    /// optional columns); one row per link. All or nothing unless --skip-bad.
+    Contacts {
+        file: PathBuf,
+        #[arg(long)]
+        skip_bad: bool,
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
     /// Import JHU CSSE's China province series (province,date,confirmed_cum,deaths_cum,recovered_cum)
     /// as province-level epidemic reports.
     Jhu {
@@ -71,6 +91,18 @@ pub enum ExportCommand {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// The line list of cases for researchers: no names, ID numbers, phones or addresses; ages in bands.
+    Cases {
+        /// Required: the only export of cases offered is the de-identified one.
+        #[arg(long)]
+        deidentified: bool,
+        /// The region whose cases to export (default: your jurisdiction).
+        #[arg(long)]
+        region: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 fn open_input(path: &Path) -> anyhow::Result<(File, u64)> {
@@ -79,7 +111,7 @@ fn open_input(path: &Path) -> anyhow::Result<(File, u64)> {
     Ok((file, len))
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
@@ -107,6 +139,21 @@ pub async fn import(g: &Global, cmd: ImportCommand) -> anyhow::Result<()> {
             skip_bad,
             rejects,
         } => import_reports(&service, &who, &form, &file, skip_bad, rejects).await,
+        ImportCommand::Cases {
+            file,
+            skip_bad,
+            rejects,
+        } => {
+            super::line_list::import_line_list(&service, &who, false, &file, skip_bad, rejects)
+                .await
+        }
+        ImportCommand::Contacts {
+            file,
+            skip_bad,
+            rejects,
+        } => {
+            super::line_list::import_line_list(&service, &who, true, &file, skip_bad, rejects).await
+        }
         ImportCommand::Jhu { file, to_csv } => {
             let (input, _) = open_input(&file)?;
             let converted = convert_jhu(BufReader::new(input), &epidemic_form())?;
@@ -210,6 +257,11 @@ pub async fn export(g: &Global, cmd: ExportCommand) -> anyhow::Result<()> {
     let service = open_service(g).await?;
     let who = principal(&service, g).await?;
     match cmd {
+        ExportCommand::Cases {
+            deidentified,
+            region,
+            output,
+        } => super::line_list::export_cases(&service, &who, deidentified, region, output).await,
         ExportCommand::Reports {
             form,
             region,

@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod import;
+pub mod line_list;
 pub mod regions;
 pub mod report;
 pub mod serve;
@@ -28,6 +29,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => user::user(&g, cmd).await,
         Command::Audit(cmd) => user::audit(&g, cmd).await,
         Command::Analyze(cmd) => analyze::analyze(&g, cmd).await,
+        Command::Chain(args) => line_list::chain(&g, args).await,
+        Command::Cases(cmd) => line_list::cases(&g, cmd).await,
+        Command::Contacts(cmd) => line_list::contacts(&g, cmd).await,
+        Command::Persons(cmd) => line_list::persons(&g, cmd).await,
         Command::Bench(cmd) => crate::bench::bench(&g, cmd).await,
     };
     result.map_err(explain)
