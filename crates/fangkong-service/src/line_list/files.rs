@@ -51,7 +51,7 @@
 //! latest `last_exposure_date`, so observation covers the whole period after
 //! the exposure), `reporting_unit` (default `region_code`; in the importer's
 //! jurisdiction), `place` (`home` or `centralised`, default `home`), `site`
-//! (required with `centralised`), `observation_days` (default 14), `name`,
+//! (required with `centralised`), `observation_days` (default: the `--observation-days` setting, 14), `name`,
 //! `id_number`, `sex`, `age`, `phone`, `address`.
 //!
 //! The rows of a contact with several links must follow each other; the
@@ -444,6 +444,8 @@ struct RowCheck {
     regions: Vec<Option<Arc<Region>>>,
     who: Principal,
     today: NaiveDate,
+    /// The observation period of a contact without `observation_days`.
+    period: ObservationPeriod,
     /// Whether bad rows keep their fields (for a reject file).
     keep_fields: bool,
 }
@@ -797,7 +799,7 @@ impl RowCheck {
                     .map_err(|_| FieldError::new("observation_days", "is not a whole number"))
                     .and_then(ObservationPeriod::new)
             })?
-            .unwrap_or_default();
+            .unwrap_or(self.period);
         let person = self.person(
             r,
             CONTACT_PERSON,
@@ -1033,6 +1035,7 @@ impl Service {
             index,
             who: who.clone(),
             today: self.today(),
+            period: self.settings.observation_period,
             keep_fields: keep,
         }
     }

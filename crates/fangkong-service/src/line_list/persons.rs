@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde_json::json;
 
-use fangkong_domain::case::{CaseId, Person};
+use fangkong_domain::case::{CaseId, IdNumber, Person};
 use fangkong_domain::contact::ContactId;
 use fangkong_domain::matching::{compare, MatchStatus, Record, Verdict};
 use fangkong_domain::report::now_millis;
@@ -29,6 +29,19 @@ use crate::{Principal, Result, Service, ServiceError};
 
 /// At most this many candidate pairs are listed for one new record.
 const MAX_CANDIDATES_PER_RECORD: usize = 10;
+/// A new record is compared with at most this many earlier records of the
+/// same import that share its name or phone (the latest ones): a common name
+/// must not make an import quadratic.
+const MAX_EARLIER_PER_KEY: usize = 32;
+
+/// An ID number as a number: its 17 digits (the check character follows
+/// from them), so a million people take 16 bytes each, not a string.
+fn id_key(id: &IdNumber) -> u64 {
+    id.reveal()
+        .bytes()
+        .take(17)
+        .fold(0u64, |n, b| n * 10 + u64::from(b.wrapping_sub(b'0') % 10))
+}
 
 /// A person to resolve: the data, the path of the home region, and the day
 /// the record was made (for reading a birth year from an age).
@@ -42,7 +55,7 @@ pub(crate) struct Incoming {
 /// one entry), remembering the records it made.
 #[derive(Default)]
 pub(crate) struct PersonResolver {
-    by_id_number: HashMap<String, i64>,
+    by_id_number: HashMap<u64, i64>,
     /// Records made here that have a name or a phone, for matching later ones.
     made: Vec<(i64, Person, NaiveDate)>,
     by_phone: HashMap<String, Vec<usize>>,
@@ -65,7 +78,7 @@ impl PersonResolver {
         let mut names = Vec::new();
         for p in &batch {
             if let Some(n) = &p.person.id_number {
-                if !self.by_id_number.contains_key(n.reveal()) {
+                if !self.by_id_number.contains_key(&id_key(n)) {
                     id_numbers.push(n.reveal().to_owned());
                 }
             } else {
@@ -80,9 +93,7 @@ impl PersonResolver {
         };
         for s in &stored {
             if let Some(n) = &s.person.id_number {
-                self.by_id_number
-                    .entry(n.reveal().to_owned())
-                    .or_insert(s.id);
+                self.by_id_number.entry(id_key(n)).or_insert(s.id);
             }
         }
 
@@ -90,14 +101,14 @@ impl PersonResolver {
         let mut ids: Vec<Option<i64>> = Vec::with_capacity(batch.len());
         let mut new_rows = Vec::new();
         let mut new_of: Vec<usize> = Vec::new();
-        let mut pending: HashMap<&str, usize> = HashMap::new();
+        let mut pending: HashMap<u64, usize> = HashMap::new();
         for (i, p) in batch.iter().enumerate() {
-            let key = p.person.id_number.as_ref().map(|n| n.reveal());
-            match key.and_then(|k| self.by_id_number.get(k)) {
+            let key = p.person.id_number.as_ref().map(id_key);
+            match key.and_then(|k| self.by_id_number.get(&k)) {
                 Some(id) => ids.push(Some(*id)),
                 None => {
                     ids.push(None);
-                    match key.and_then(|k| pending.get(k)) {
+                    match key.and_then(|k| pending.get(&k)) {
                         Some(&row) => new_of.push(row),
                         None => {
                             if let Some(k) = key {
@@ -138,7 +149,7 @@ impl PersonResolver {
             let Some(&id) = made.get(row) else { continue };
             let incoming = &batch[i];
             if let Some(n) = &incoming.person.id_number {
-                self.by_id_number.insert(n.reveal().to_owned(), id);
+                self.by_id_number.insert(id_key(n), id);
                 continue;
             }
             self.match_new(id, incoming, &stored);
@@ -211,11 +222,14 @@ impl PersonResolver {
         }
         let index = self.made.len();
         self.made.push((id, person.clone(), incoming.recorded_on));
-        if let Some(p) = phone {
-            self.by_phone.entry(p).or_default().push(index);
-        }
-        if let Some(n) = name {
-            self.by_name.entry(n).or_default().push(index);
+        for (map, key) in [(&mut self.by_phone, phone), (&mut self.by_name, name)] {
+            if let Some(key) = key {
+                let list = map.entry(key).or_default();
+                if list.len() == MAX_EARLIER_PER_KEY {
+                    list.remove(0);
+                }
+                list.push(index);
+            }
         }
     }
 
