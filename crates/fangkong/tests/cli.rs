@@ -376,6 +376,36 @@ fn the_demo_builds_a_living_outbreak() {
     );
     assert!(week.contains("late:"), "{week}");
     assert!(week.contains("reports of 27057 units (village)"), "{week}");
+    // the line list: the index case's cluster crosses Wuhan's districts
+    let chain: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &["chain", "--case", "WH-0001", "--format", "json"],
+    ))
+    .expect("chain json");
+    let nodes = chain["nodes"].as_array().expect("nodes");
+    let mut counties: Vec<&str> = nodes.iter().filter_map(|n| n["region"].as_str()).collect();
+    counties.sort_unstable();
+    counties.dedup();
+    assert!(nodes.len() > 100, "{} nodes", nodes.len());
+    assert!(
+        counties.len() >= 3,
+        "a cluster across counties: {counties:?}"
+    );
+    assert!(chain["edges"]
+        .as_array()
+        .is_some_and(|e| e.len() + 1 >= nodes.len()));
+    let due = ok(
+        &db,
+        &[
+            "contacts",
+            "due",
+            "--region",
+            "420100",
+            "--date",
+            &days_ago(0),
+        ],
+    );
+    assert!(due.contains("MJ-"), "contacts to follow up today: {due}");
     let verify = ok(&db, &["audit", "verify"]);
     assert!(verify.contains("report chain: intact"), "{verify}");
 }
