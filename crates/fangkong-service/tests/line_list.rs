@@ -962,3 +962,237 @@ async fn the_demo_line_list_holds_a_cluster_across_counties_with_contacts_to_fol
         ));
     }
 }
+
+/// The refusal's rule code.
+fn rule_of(e: ServiceError) -> String {
+    match e {
+        ServiceError::Invalid(f) => f.rule.unwrap_or("none").to_owned(),
+        other => format!("not a rule: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_rule_of_the_case_state_machine_is_enforced_through_storage() {
+    use fangkong_domain::case::CaseRule;
+    let facility = || Facility {
+        region: code("420112"),
+        name: Place::parse("facility", "金银潭医院").unwrap(),
+    };
+    let confirm = |d: &str| CaseEvent::Confirm { date: day(d) };
+    let admit = |d: &str| CaseEvent::Admit {
+        facility: facility(),
+        date: day(d),
+    };
+    let discharge = |d: &str| CaseEvent::Discharge { date: day(d) };
+    let die = |d: &str| CaseEvent::Die { date: day(d) };
+    let severe = |d: &str| CaseEvent::SetSeverity {
+        severity: Severity::Severe,
+        date: day(d),
+    };
+    let far = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    // onset 5 Jan, reported 6 Jan; (rule, events already recorded, the refused event)
+    let table: Vec<(CaseRule, Vec<CaseEvent>, CaseEvent)> = vec![
+        (
+            CaseRule::FutureDate,
+            vec![],
+            CaseEvent::Confirm { date: far },
+        ),
+        (
+            CaseRule::SameClassification,
+            vec![confirm("2020-01-07")],
+            confirm("2020-01-08"),
+        ),
+        (
+            CaseRule::RevisionRequired,
+            vec![confirm("2020-01-07")],
+            CaseEvent::Exclude {
+                date: day("2020-01-08"),
+            },
+        ),
+        (
+            CaseRule::RevisionNeedsReason,
+            vec![confirm("2020-01-07")],
+            CaseEvent::Revise {
+                to: Classification::Excluded,
+                date: day("2020-01-08"),
+                reason: " ".into(),
+            },
+        ),
+        (
+            CaseRule::ConfirmationBeforeOnset,
+            vec![],
+            confirm("2020-01-04"),
+        ),
+        (
+            CaseRule::DeadIsFinal,
+            vec![die("2020-01-10")],
+            severe("2020-01-11"),
+        ),
+        (
+            CaseRule::DeadCannotRecover,
+            vec![
+                confirm("2020-01-07"),
+                admit("2020-01-07"),
+                die("2020-01-10"),
+            ],
+            discharge("2020-01-11"),
+        ),
+        (
+            CaseRule::RecoveredIsFinal,
+            vec![
+                confirm("2020-01-07"),
+                admit("2020-01-07"),
+                discharge("2020-01-20"),
+            ],
+            die("2020-01-21"),
+        ),
+        (
+            CaseRule::ExcludedCase,
+            vec![CaseEvent::Exclude {
+                date: day("2020-01-07"),
+            }],
+            admit("2020-01-08"),
+        ),
+        (CaseRule::SeverityBeforeOnset, vec![], severe("2020-01-04")),
+        (
+            CaseRule::TransferBeforeAdmission,
+            vec![admit("2020-01-08")],
+            admit("2020-01-07"),
+        ),
+        (
+            CaseRule::RecoveryNeedsConfirmation,
+            vec![admit("2020-01-07")],
+            discharge("2020-01-10"),
+        ),
+        (
+            CaseRule::DischargeWithoutAdmission,
+            vec![confirm("2020-01-07")],
+            discharge("2020-01-10"),
+        ),
+        (
+            CaseRule::DischargeBeforeAdmission,
+            vec![confirm("2020-01-07"), admit("2020-01-09")],
+            discharge("2020-01-08"),
+        ),
+        (CaseRule::OutcomeBeforeOnset, vec![], die("2020-01-04")),
+        (
+            CaseRule::OutcomeBeforeConfirmation,
+            vec![admit("2020-01-07"), confirm("2020-01-09")],
+            discharge("2020-01-08"),
+        ),
+    ];
+    for db in engines().await {
+        let e = db.engine;
+        let s = &db.service;
+        let sys = db.system().await;
+        for (i, (rule, setup, refused)) in table.iter().enumerate() {
+            let id = format!("R{i}");
+            let case = s
+                .report_case(
+                    &sys,
+                    new_case(&id, JIANGAN, JIANGAN, "2020-01-05", &[]),
+                    setup.clone(),
+                )
+                .await
+                .unwrap();
+            let version = case.entry.case.version();
+            let err = s
+                .record_case_event(&sys, &cid(&id), version, refused.clone())
+                .await
+                .unwrap_err();
+            assert_eq!(rule_of(err), rule.code(), "{e}: {id}");
+            // nothing was written
+            let after = s.case(&sys, &cid(&id)).await.unwrap();
+            assert_eq!(after.entry.case, case.entry.case, "{e}: {id}");
+        }
+        // the rules of a new case
+        let mut early = new_case("R-open", JIANGAN, JIANGAN, "2020-01-05", &[]);
+        early.first_visit = Some(day("2020-01-04"));
+        let err = s.report_case(&sys, early, vec![]).await.unwrap_err();
+        assert_eq!(rule_of(err), CaseRule::FirstVisitBeforeOnset.code(), "{e}");
+        let mut future = new_case("R-future", JIANGAN, JIANGAN, "2020-01-05", &[]);
+        future.report = far;
+        let err = s.report_case(&sys, future, vec![]).await.unwrap_err();
+        assert_eq!(rule_of(err), CaseRule::FutureDate.code(), "{e}");
+    }
+    // every rule but the replay's version check is in the table
+    let covered: Vec<&str> = table.iter().map(|(r, _, _)| r.code()).collect();
+    for rule in CaseRule::ALL {
+        assert!(
+            covered.contains(&rule.code())
+                || matches!(rule, CaseRule::FirstVisitBeforeOnset | CaseRule::VersionGap),
+            "{rule} has no row"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_rule_of_contacts_is_enforced_through_storage() {
+    use fangkong_domain::contact::ContactRule;
+    for db in engines().await {
+        let e = db.engine;
+        let s = &db.service;
+        let sys = db.system().await;
+        for id in ["A", "B"] {
+            s.report_case(
+                &sys,
+                new_case(id, JIANGAN, JIANGAN, "2020-01-01", &[]),
+                vec![],
+            )
+            .await
+            .unwrap();
+        }
+        let unit = code(JIANGAN);
+        let far = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+        let mut none = new_contact("K0", JIANGAN, "A", "2020-01-02");
+        none.links.clear();
+        let err = s.register_contact(&sys, none, &unit).await.unwrap_err();
+        assert_eq!(rule_of(err), ContactRule::NoLinks.code(), "{e}");
+        let mut twice = new_contact("K0", JIANGAN, "A", "2020-01-02");
+        twice.links.push(twice.links[0].clone());
+        let err = s.register_contact(&sys, twice, &unit).await.unwrap_err();
+        assert_eq!(rule_of(err), ContactRule::DuplicateSource.code(), "{e}");
+        let mut future = new_contact("K0", JIANGAN, "A", "2020-01-02");
+        future.registered = far;
+        let err = s.register_contact(&sys, future, &unit).await.unwrap_err();
+        assert_eq!(rule_of(err), ContactRule::FutureDate.code(), "{e}");
+
+        s.register_contact(&sys, new_contact("K", JIANGAN, "A", "2020-01-02"), &unit)
+            .await
+            .unwrap();
+        // released on the 16th: a follow-up then is outside observation
+        let err = s
+            .record_follow_up(&sys, &kid("K"), reached(day("2020-01-16"), 36.5, &[]), None)
+            .await
+            .unwrap_err();
+        assert_eq!(rule_of(err), ContactRule::OutsideObservation.code(), "{e}");
+        s.record_follow_up(&sys, &kid("K"), reached(day("2020-01-03"), 36.5, &[]), None)
+            .await
+            .unwrap();
+        let err = s
+            .convert_contact(&sys, &kid("K"), cid("S"), None, day("2020-01-03"))
+            .await
+            .unwrap_err();
+        assert_eq!(rule_of(err), ContactRule::NoFeverOrSymptoms.code(), "{e}");
+        s.record_follow_up(&sys, &kid("K"), reached(day("2020-01-04"), 37.5, &[]), None)
+            .await
+            .unwrap();
+        s.convert_contact(&sys, &kid("K"), cid("S"), None, day("2020-01-04"))
+            .await
+            .unwrap();
+        let err = s
+            .add_contact_link(
+                &sys,
+                &kid("K"),
+                ContactLink {
+                    source: cid("B"),
+                    exposure: Exposure::Work,
+                    last_exposure: day("2020-01-03"),
+                },
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(rule_of(err), ContactRule::AlreadyConverted.code(), "{e}");
+    }
+}
