@@ -6,6 +6,12 @@
 //   --screenshots DIR    where to save the screenshots (default: ../docs/screenshots)
 //   --only NAME          run one test
 //
+// The tests: the public page, sign-in, the zero report on a phone, the
+// dashboard's drill-down, a case entered with an error then fixed (and its
+// events, a stale version refused), the chain view (the graph has the API's
+// nodes), the follow-up list on a phone. They share one demo: the line-list
+// tests add a case and two follow-ups to it, which later tests take in stride.
+//
 // Prints each test's time, the dashboard's load time (first paint to all
 // charts drawn) and the time of every API call it makes; exits 1 when a test fails.
 
@@ -91,8 +97,8 @@ async function signIn(page, username, lang) {
   await page.waitForSelector('[data-testid="home-heading"]');
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, name), fullPage: true });
+async function shot(page, name, { fullPage = true } = {}) {
+  await page.screenshot({ path: join(SHOTS, name), fullPage });
 }
 
 async function switchLanguage(page) {
@@ -320,6 +326,219 @@ await test('dashboard-drill-down', async (use) => {
   timings.drillDownCalls = calls.length;
 });
 
+// ---- the line list -----------------------------------------------------------
+
+/** An 18-character resident ID number with its check character (GB 11643). */
+function idNumber(first17) {
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...first17].reduce((acc, d, i) => acc + Number(d) * weights[i], 0);
+  return first17 + '10X98765432'[sum % 11];
+}
+
+/** GET an API path with the page's session. */
+async function apiGet(page, path) {
+  return page.evaluate(async (p) => {
+    const s = JSON.parse(localStorage.getItem('fk.session'));
+    const r = await fetch(p, { headers: { authorization: `Bearer ${s.token}` } });
+    return { status: r.status, body: await r.json() };
+  }, path);
+}
+
+async function apiPost(page, path, body) {
+  return page.evaluate(async ([p, b]) => {
+    const s = JSON.parse(localStorage.getItem('fk.session'));
+    const r = await fetch(p, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: JSON.stringify(b) });
+    return { status: r.status, body: await r.json() };
+  }, [path, body]);
+}
+
+await test('case-entry', async (use) => {
+  const page = use(await newPage(DESKTOP));
+  await signIn(page, 'jianghan', 'zh');
+  await page.click('[data-testid="home-cases"]');
+  await page.waitForURL(/\/app\/cases$/);
+  await ready(page);
+  assert((await page.locator('[data-testid="cases-table"] tbody tr').count()) > 0, 'the county sees its cases');
+  // a page at a time
+  const firstRow = await page.getAttribute('[data-testid="cases-table"] tbody tr', 'data-case');
+  await page.click('[data-testid="cases-next"]');
+  await page.waitForURL(/after=/);
+  await ready(page);
+  assert((await page.getAttribute('[data-testid="cases-table"] tbody tr', 'data-case')) > firstRow, 'the next page goes on by case id');
+  await page.click('[data-testid="cases-first"]');
+  await ready(page);
+  await page.click('[data-testid="cases-new"]');
+  await page.waitForURL(/\/app\/cases\/new$/);
+  await ready(page);
+
+  const caseId = `E2E-${Date.now() % 1000000}`;
+  const bad = '420103199001011234';
+  const good = idNumber('42010319900101123');
+  assert(good !== bad, 'the good ID number differs');
+  const cal = (await apiGet(page, '/api/v1/calendar')).body;
+  await page.fill('#case_id', caseId);
+  await page.fill('#name', '测试病例');
+  await page.fill('#id_number', bad);
+  await page.fill('#age', '36');
+  await page.fill('#phone', '027-8561234');
+  await page.fill('#address', '江汉区新华路1号');
+  await page.fill('#onset_date', cal.yesterday);
+  await page.selectOption('#classification', 'confirmed');
+  await page.fill('#confirmation_date', cal.today);
+  await page.selectOption('#severity', 'mild');
+  await page.fill('#source_case_ids', 'WH-0001');
+  await page.click('[data-testid="case-submit"]');
+  // the API's error, next to the ID number; what was typed stays
+  const err = page.locator('[data-testid="error-id_number"]');
+  await err.filter({ hasText: /./ }).waitFor();
+  assert((await err.textContent()).includes('check character'), 'the error names the ID number: ' + (await err.textContent()));
+  assert((await page.getAttribute('#id_number', 'aria-invalid')) === 'true', 'the ID number is marked');
+  assert((await page.inputValue('#id_number')) === bad && (await page.inputValue('#name')) === '测试病例', 'the typed values are kept');
+  assert((await page.textContent('[data-testid="error-onset_date"]')) === '', 'no error on the other fields');
+  await shot(page, 'case-form-zh.png');
+
+  // a reload (or a language switch) keeps what was typed
+  await switchLanguage(page);
+  await ready(page);
+  assert((await page.inputValue('#case_id')) === caseId && (await page.inputValue('#id_number')) === bad, 'the draft survives a re-render');
+  assert((await page.inputValue('#classification')) === 'confirmed' && (await page.inputValue('#confirmation_date')) === cal.today, 'the choices survive too');
+  await page.click('[data-testid="case-submit"]');
+  await err.filter({ hasText: /./ }).waitFor();
+  assert((await page.textContent('[data-testid="case-status"]')).includes('Please correct'), 'English status');
+  await shot(page, 'case-form-en.png');
+
+  // fixed, and sent while the network is down: it waits, then the case is reported and its page shows it
+  await page.fill('#id_number', good);
+  await context.setOffline(true);
+  await page.click('[data-testid="case-submit"]');
+  await page.waitForSelector('[data-testid="case-status"].warn');
+  await context.setOffline(false);
+  await page.waitForURL(new RegExp(`/app/cases/${caseId}\\?created=1$`));
+  await ready(page);
+  assert((await page.getAttribute('[data-testid="case-heading"]', 'data-case')) === caseId, 'the new case page');
+  assert((await page.textContent('[data-testid="case-page-status"]')).includes('Case reported'), 'reported: ' + (await page.textContent('[data-testid="case-page-status"]')));
+  assert((await page.textContent('[data-testid="case-classification"]')).includes('confirmed case'), 'confirmed');
+  assert((await page.textContent('main')).includes(good), 'the case page shows the full ID number');
+  assert(await page.evaluate(() => localStorage.getItem('fk.draft.case.new') === null), 'the draft is gone');
+  const history = await page.locator('[data-testid="case-history"] tbody tr').count();
+  assert(history === 3, `reported, confirmed, severity: ${history} rows`);
+
+  // the next event, against the version shown
+  await page.click('[data-testid="event-set_severity"]');
+  await page.selectOption('#ev-severity', 'severe');
+  await page.click('[data-testid="event-submit"]');
+  await page.waitForSelector('[data-testid="case-heading"][data-version="4"]');
+  assert((await page.textContent('[data-testid="case-page-status"]')).includes('version 4'), 'recorded');
+
+  // someone else changes the case meanwhile: the page says so, and a reload shows it
+  const other = await apiPost(page, `/api/v1/cases/${caseId}/events`, { expected_version: 4, event: 'admit', date: cal.today, facility_region: '420112', facility_name: '金银潭医院' });
+  assert(other.status === 200, 'the other change: ' + JSON.stringify(other.body));
+  await page.click('[data-testid="event-set_severity"]');
+  await page.selectOption('#ev-severity', 'critical');
+  await page.click('[data-testid="event-submit"]');
+  await page.waitForSelector('[data-testid="event-conflict"]');
+  assert((await page.textContent('[data-testid="event-conflict"]')).includes('someone else'), 'a stale version is refused');
+  await page.click('[data-testid="case-reload"]');
+  await page.waitForSelector('[data-testid="case-heading"][data-version="5"]');
+  // a rule of the state machine, next to its field
+  await page.click('[data-testid="event-discharge"]');
+  await page.fill('#ev-date', '2020-01-01');
+  await page.click('[data-testid="event-submit"]');
+  const dateErr = page.locator('[data-testid="error-ev-date"]');
+  await dateErr.filter({ hasText: /./ }).waitFor();
+  timings.caseRule = await dateErr.textContent();
+});
+
+await test('chain-view', async (use) => {
+  const page = use(await newPage(DESKTOP));
+  await signIn(page, 'jianghan', 'zh');
+  await page.goto(BASE + '/app/cases/WH-0001');
+  await ready(page);
+  const drawn = async (testid, depth) => {
+    await page.waitForSelector(`[data-testid="${testid}-chart"][data-ready="true"][data-depth="${depth}"]`);
+    return page.evaluate((sel) => window.__fk.chartSeries(sel), `[data-testid="${testid}-chart"]`);
+  };
+  let series = await drawn('chain', '2');
+  const api = (await apiGet(page, '/api/v1/cases/WH-0001/chain?depth=2')).body;
+  assert(series && series[0].type === 'graph', 'an ECharts graph');
+  assert(series[0].data === api.nodes.length && api.nodes.length > 5, `the graph has the API's ${api.nodes.length} nodes: ${series[0].data}`);
+  assert(series[0].links === api.edges.length, `and its ${api.edges.length} links: ${series[0].links}`);
+  const hidden = api.nodes.filter((n) => !n.visible);
+  assert(hidden.length > 0 && hidden.every((n) => !('name' in n)), 'other counties\' people come without names');
+  assert(api.nodes.some((n) => n.kind === 'contact') && api.nodes.some((n) => n.kind === 'case'), 'cases and contacts');
+  timings.chain = { nodes: api.nodes.length, edges: api.edges.length, otherCounties: hidden.length };
+  const chainCard = page.locator('section.card', { has: page.locator('[data-testid="chain-chart"]') });
+  await chainCard.screenshot({ path: join(SHOTS, 'chain-zh.png') });
+
+  // another depth
+  await page.selectOption('[data-testid="chain-depth"]', '1');
+  series = await drawn('chain', '1');
+  const one = (await apiGet(page, '/api/v1/cases/WH-0001/chain?depth=1')).body;
+  assert(series[0].data === one.nodes.length && one.nodes.length < api.nodes.length, `depth 1: ${one.nodes.length} nodes, drawn ${series[0].data}`);
+
+  await switchLanguage(page);
+  await ready(page);
+  series = await drawn('chain', '2');
+  assert(series[0].data === api.nodes.length, 'redrawn in English');
+  assert((await page.textContent('[data-testid="chain-summary"]')).includes('people'), 'English summary');
+  await chainCard.screenshot({ path: join(SHOTS, 'chain-en.png') });
+
+  // the dashboard's clusters: click the largest, see its chain
+  await page.goto(BASE + '/app/dashboard?region=420103');
+  await ready(page);
+  await page.click('[data-testid="cluster-0"]');
+  series = await drawn('cluster-chain', '2');
+  assert(series[0].data > 1, 'the cluster\'s chain is drawn: ' + series[0].data);
+});
+
+await test('follow-up-phone', async (use) => {
+  const page = use(await newPage(PHONE));
+  await signIn(page, 'jianghan', 'zh');
+  await page.click('[data-testid="home-follow-ups"]');
+  await page.waitForURL(/\/app\/follow-ups$/);
+  await ready(page);
+  const ids = await page.$$eval('[data-testid="due-list"] li[data-contact]', (lis) => lis.map((li) => li.dataset.contact));
+  assert(ids.length >= 2, 'contacts are due today: ' + ids.length);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 1, `nothing wider than the phone (${overflow}px too wide)`);
+  const box = await page.locator(`[data-testid="fu-normal-${ids[0]}"]`).boundingBox();
+  assert(box && box.height >= 44, 'a button big enough to tap: ' + JSON.stringify(box));
+  await shot(page, 'follow-up-zh.png', { fullPage: false });
+
+  // one tap, through a network outage: the contact leaves the due list
+  const first = ids[0];
+  await context.setOffline(true);
+  const tapped = Date.now();
+  await page.click(`[data-testid="fu-normal-${first}"]`);
+  await page.waitForSelector(`li[data-contact="${first}"] .status.warn`);
+  await context.setOffline(false);
+  await page.waitForSelector(`[data-testid="done-list"] li[data-contact="${first}"]`, { timeout: 40000 });
+  timings.followUpWithOutageMs = Date.now() - tapped;
+  assert((await page.locator(`[data-testid="due-list"] li[data-contact="${first}"]`).count()) === 0, 'off the due list');
+
+  // fever: recorded, then turned into a suspected case in one step
+  const second = ids[1];
+  await page.click(`[data-testid="fu-fever-${second}"]`);
+  await page.fill(`#fever-temp-${second}`, '38.4');
+  await page.check(`[data-testid="symptom-cough-${second}"]`);
+  await page.click(`[data-testid="fu-fever-submit-${second}"]`);
+  await page.waitForSelector(`[data-testid="fu-convert-${second}"]`);
+  await page.click(`[data-testid="fu-convert-${second}"]`);
+  await page.waitForSelector(`[data-testid="fu-converted-${second}"]`);
+  assert((await page.textContent(`[data-testid="fu-converted-${second}"]`)).includes(`${second}-S`), 'the new suspected case');
+
+  // a fresh list from the server agrees
+  await page.reload();
+  await ready(page);
+  const after = await page.$$eval('[data-testid="due-list"] li[data-contact]', (lis) => lis.map((li) => li.dataset.contact));
+  assert(!after.includes(first) && !after.includes(second), 'both are off the due list after a reload');
+  assert(after.length === ids.length - 2, `${ids.length - 2} still due, ${after.length} listed`);
+  await switchLanguage(page);
+  await ready(page);
+  assert((await page.textContent('[data-testid="fu-heading"]')).includes('Follow-up due'), 'English list');
+  await shot(page, 'follow-up-en.png', { fullPage: false });
+});
+
 await context.close();
 rmSync(userDataDir, { recursive: true, force: true });
 
@@ -333,6 +552,11 @@ if (timings.dashboardLoadMs !== undefined) {
   const slowest = Math.max(...timings.dashboardApi.map((c) => c.ms));
   console.log(`  slowest API call ${slowest} ms (target 100 ms)`);
 }
+if (timings.chain) {
+  console.log(`chain of WH-0001 (depth 2): ${timings.chain.nodes} nodes, ${timings.chain.edges} links, ${timings.chain.otherCounties} of other counties`);
+}
+if (timings.caseRule) console.log(`a refused event, next to its field: ${timings.caseRule}`);
+if (timings.followUpWithOutageMs !== undefined) console.log(`follow-up: one tap through a network outage in ${timings.followUpWithOutageMs} ms`);
 if (timings.zeroReportTapMs !== undefined) {
   console.log(`zero report: one tap to confirmation in ${timings.zeroReportTapMs} ms; through a network outage in ${timings.zeroReportWithOutageMs} ms`);
 }

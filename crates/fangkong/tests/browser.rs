@@ -2,7 +2,10 @@
 //! a fresh SQLite file, and `node web/e2e/run.mjs` driving Debian's Chromium
 //! through playwright-core against it (sign-in, the grid worker's zero report
 //! on a phone, the dashboard's map drill-down, the public page without
-//! personal data). The script saves the screenshots linked from README.md
+//! personal data, a case entered with an error then fixed and its next
+//! events, a case's transmission chain and a cluster's on the dashboard, the
+//! daily follow-up list on a phone). One demo serves them all. The script
+//! saves the screenshots linked from README.md
 //! into docs/screenshots/ and prints the dashboard's load time and the time
 //! of each API call it makes.
 //!

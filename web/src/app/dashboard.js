@@ -2,7 +2,8 @@
 // headline figures as in the bulletin with the day's change; the child
 // regions on a map coloured by a chosen measure, click to go down, a way back
 // up; the epidemic curve with Rt and forecast bands; reporting completeness
-// with the missing and late units; open alerts; county risk levels.
+// with the missing and late units; open alerts; county risk levels; the
+// largest clusters touching the region, each opening its transmission chain.
 //
 // Every figure comes from the API in one round of parallel calls; each card
 // shows its own error without holding the others back.
@@ -14,6 +15,7 @@ import { chart, draw, codePrefix, prefetchMap, PALETTE } from '../lib/charts.js'
 import { drawRegionMap } from '../lib/regionmap.js';
 import { t, tOr, fmtNumber, fmtSigned, fmtPercent, fmtDateTime } from '../i18n/index.js';
 import { appFrame, navigate, today } from './nav.js';
+import { chainView } from './chain.js';
 
 const MEASURES = ['new_confirmed', 'new14', 'cum_confirmed', 'risk', 'completeness'];
 const HEADLINE = [
@@ -52,7 +54,7 @@ async function fetchAll(code, date, form) {
     settle(get('/api/v1/analytics/alerts', { region: code, status: 'open', limit: ALERT_LIMIT })),
     settle(get('/api/v1/analytics/risk', { region: code, date })),
   ]);
-  return { overview, curve, rt, forecast, completeness, alerts, risk };
+  return { overview, curve, rt, forecast, completeness, alerts, risk, clusters: null };
 }
 
 /**
@@ -303,6 +305,58 @@ function riskCard(data) {
       h('span', { class: 'muted small' }, fmtNumber(c.new_in_window))))));
 }
 
+const CLUSTERS_SHOWN = 8;
+
+/**
+ * The largest clusters with a member in the region (the API gives those of
+ * the user's jurisdiction), filled in once the charts are drawn: the list is
+ * not on the way to the dashboard's first view.
+ */
+function clustersCard() {
+  const body = h('div', { 'data-testid': 'clusters-card' }, h('p', { class: 'muted' }, t('dash.loading')));
+  return { el: card(t('dash.clusters'), 'span-7', body), body };
+}
+
+async function fillClusters(body, data, region, names) {
+  if (!data.clusters) data.clusters = await settle(get('/api/v1/clusters', { limit: 50 }));
+  if (!body.isConnected) return;
+  if (!data.clusters.ok) {
+    mount(body, failed(data.clusters));
+    return;
+  }
+  const prefix = codePrefix(region.code, region.level);
+  const mine = data.clusters.value
+    .filter((c) => region.level === 'nation' || c.regions.some((r) => r.startsWith(prefix)))
+    .slice(0, CLUSTERS_SHOWN);
+  const box = h('div', { class: 'cluster-chain', 'data-testid': 'cluster-chain-box' });
+  const open = (c, button) => {
+    for (const b of body.querySelectorAll('[data-testid="clusters"] button')) b.setAttribute('aria-pressed', 'false');
+    button.setAttribute('aria-pressed', 'true');
+    chainView(box, c.index_cases[0], {
+      depth: '2', testid: 'cluster-chain', missing: t('dash.cluster.hidden'),
+      onOpen: (id) => navigate(`/app/cases/${encodeURIComponent(id)}`),
+    });
+  };
+  if (!mine.length) {
+    mount(body, h('p', { class: 'muted', 'data-testid': 'clusters' }, t('dash.clusters.none')));
+    return;
+  }
+  mount(body,
+    h('p', { class: 'muted small' }, t('dash.cluster.hint')),
+    h('ul', { class: 'plain clusters', 'data-testid': 'clusters' }, mine.map((c, i) => h('li', null, h('button', {
+      type: 'button', class: 'linklike', 'aria-pressed': 'false', 'data-testid': `cluster-${i}`,
+      disabled: !c.index_cases.length,
+      onclick: (e) => open(c, e.currentTarget),
+    }, t('dash.cluster.line', {
+      size: fmtNumber(c.size), cases: fmtNumber(c.cases), contacts: fmtNumber(c.contacts),
+      from: c.first_day || '–', to: c.last_day || '–', regions: fmtNumber(c.regions.length),
+      index: c.index_cases.join(', ') || '–',
+    }), c.regions.length
+      ? h('span', { class: 'muted small' }, ' · ' + c.regions.slice(0, 6).map((r) => names.get(r) || r).join('、') + (c.regions.length > 6 ? '…' : ''))
+      : null)))),
+    box);
+}
+
 function render(main, { code, date, measure, form, cal, user, data }) {
   const { overview } = data;
   if (!overview.ok) {
@@ -321,6 +375,7 @@ function render(main, { code, date, measure, form, cal, user, data }) {
   for (const c of o.children) names.set(c.code, c.name);
   if (data.risk.ok) for (const c of data.risk.value.counties) names.set(c.code, c.name);
   const mapNote = h('p', { class: 'muted small', 'data-testid': 'map-note' }, t('dash.map.hint'));
+  const clusters = clustersCard();
 
   mount(main,
     h('div', { class: 'row spread' },
@@ -337,7 +392,8 @@ function render(main, { code, date, measure, form, cal, user, data }) {
       card(t('dash.curve'), 'span-5', data.curve.ok ? curveEl : failed(data.curve)),
       completenessCard(data, form),
       alertsCard(data, names),
-      riskCard(data)));
+      riskCard(data),
+      clusters.el));
 
   const drawing = [];
   if (data.curve.ok) {
@@ -362,6 +418,8 @@ function render(main, { code, date, measure, form, cal, user, data }) {
     performance.mark('fk:drawn');
     window.__fk.chartsDrawn = performance.now();
     window.__fk.dashboardMs = window.__fk.chartsDrawn - window.__fk.dashboardStart;
+    return fillClusters(clusters.body, data, region, names);
+  }).finally(() => {
     document.body.dataset.ready = 'true';
   });
 }

@@ -3,6 +3,8 @@
 //   /app                           the home page for the user's role and region
 //   /app/dashboard?region=&date=   the command dashboard of a region
 //   /app/report?form=&region=      a daily report form
+//   /app/cases, /app/cases/new, /app/cases/{id}   the line list, the case form, a case
+//   /app/follow-ups?region=        the close contacts due for follow-up today
 //
 // Links inside the app change the address without reloading the page.
 
@@ -15,6 +17,8 @@ import { loginView } from './login.js';
 import { homeView } from './home.js';
 import { dashboardView } from './dashboard.js';
 import { reportView } from './report.js';
+import { casesView, caseFormView, caseView } from './cases.js';
+import { followUpsView } from './followups.js';
 
 setUnauthenticatedHandler(() => {
   clearSession();
@@ -35,6 +39,10 @@ function route() {
   if (path === '/app') return homeView();
   if (path === '/app/dashboard') return dashboardView(params);
   if (path === '/app/report') return reportView(params);
+  if (path === '/app/cases') return casesView(params);
+  if (path === '/app/cases/new') return caseFormView();
+  if (path.startsWith('/app/cases/')) return caseView(decodeURIComponent(path.slice('/app/cases/'.length)), params);
+  if (path === '/app/follow-ups') return followUpsView(params);
   return notFound();
 }
 

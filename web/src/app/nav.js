@@ -37,7 +37,11 @@ export function logout() {
   navigate('/login', { replace: true });
 }
 
-/** The frame of a signed-in page; `active` is 'home' or 'dashboard'. */
+/** Whether the role works with the line list (cases), and with close contacts' follow-up. */
+export const seesCases = (user) => Boolean(user) && !['grid', 'public'].includes(user.role);
+export const followsUp = (user) => Boolean(user) && user.role !== 'public';
+
+/** The frame of a signed-in page; `active`: 'home', 'dashboard', 'cases' or 'follow-ups'. */
 export function appFrame(active) {
   const s = session();
   const user = s && s.user;
@@ -48,6 +52,8 @@ export function appFrame(active) {
   if (user && user.role !== 'grid' && user.role !== 'public') {
     links.push({ href: '/app/dashboard', key: 'nav.dashboard', current: active === 'dashboard' });
   }
+  if (seesCases(user)) links.push({ href: '/app/cases', key: 'nav.cases', current: active === 'cases' });
+  if (followsUp(user)) links.push({ href: '/app/follow-ups', key: 'nav.follow_ups', current: active === 'follow-ups' });
   return frame({ links, user, onLogout: logout });
 }
 

@@ -6,7 +6,7 @@
 // tooltips would need.
 
 import * as echarts from 'echarts/core';
-import { BarChart, LineChart, MapChart } from 'echarts/charts';
+import { BarChart, GraphChart, LineChart, MapChart } from 'echarts/charts';
 import {
   GridComponent, TooltipComponent, LegendComponent, VisualMapComponent,
   MarkLineComponent, TitleComponent, DataZoomComponent,
@@ -15,11 +15,24 @@ import { CanvasRenderer } from 'echarts/renderers';
 import mapIndex from 'fk:map-index';
 
 echarts.use([
-  BarChart, LineChart, MapChart, GridComponent, TooltipComponent, LegendComponent,
+  BarChart, GraphChart, LineChart, MapChart, GridComponent, TooltipComponent, LegendComponent,
   VisualMapComponent, MarkLineComponent, TitleComponent, DataZoomComponent, CanvasRenderer,
 ]);
 
 export { echarts };
+
+window.__fk = window.__fk || { calls: [] };
+/** For the browser tests: what the chart in `selector` draws (series sizes). */
+window.__fk.chartSeries = (selector) => {
+  const el = document.querySelector(selector);
+  const c = el && echarts.getInstanceByDom(el);
+  if (!c) return null;
+  return c.getOption().series.map((s) => ({
+    type: s.type,
+    data: (s.data || []).length,
+    links: (s.links || s.edges || []).length,
+  }));
+};
 
 const charts = new Set();
 window.addEventListener('resize', () => {

@@ -230,3 +230,20 @@ async fn open_data_is_aggregate_and_small_counts_are_withheld() {
     let cal = json(body(get(&f, "/api/v1/calendar", &[]).await).await);
     assert_eq!(cal["today"], service.today().to_string());
 }
+
+#[test]
+fn the_pages_routes_are_in_the_openapi_document() {
+    use utoipa::OpenApi;
+    let doc = crate::openapi::ApiDoc::openapi();
+    for path in [
+        "/api/v1/calendar",
+        "/api/v1/dashboard",
+        "/api/v1/public/series",
+        "/api/v1/public/regions",
+    ] {
+        assert!(
+            doc.paths.paths.contains_key(path),
+            "{path} is not documented"
+        );
+    }
+}
