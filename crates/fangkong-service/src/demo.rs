@@ -264,7 +264,7 @@ impl Service {
         let index_case = fangkong_domain::case::CaseId::parse("WH-0001")?;
         if let (Some(&first), None) = (days.first(), self.store.case(&index_case).await?) {
             summary.line_list = self
-                .generate_demo_line_list(&system, SOURCE_COUNTY, WUHAN, first)
+                .generate_demo_line_list(&system, SOURCE_COUNTY, WUHAN, first, Some(&grid_village))
                 .await?;
         }
 

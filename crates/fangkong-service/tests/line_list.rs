@@ -912,7 +912,7 @@ async fn the_demo_line_list_holds_a_cluster_across_counties_with_contacts_to_fol
         let sys = db.system().await;
         let first = s.today() - chrono::Duration::days(27);
         let made = s
-            .generate_demo_line_list(&sys, JIANGHAN, "420100", first)
+            .generate_demo_line_list(&sys, JIANGHAN, "420100", first, None)
             .await
             .unwrap();
         assert!(made.cases >= 50, "{e}: {made:?}");

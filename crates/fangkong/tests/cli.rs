@@ -406,6 +406,12 @@ fn the_demo_builds_a_living_outbreak() {
         ],
     );
     assert!(due.contains("MJ-"), "contacts to follow up today: {due}");
+    // the grid worker has contacts of their community to follow up
+    let grid = ok(
+        &db,
+        &["contacts", "due", "--as", "grid", "--date", &days_ago(0)],
+    );
+    assert!(grid.contains("MJ-"), "the grid worker's list: {grid}");
     let verify = ok(&db, &["audit", "verify"]);
     assert!(verify.contains("report chain: intact"), "{verify}");
 }

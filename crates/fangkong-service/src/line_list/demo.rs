@@ -222,6 +222,7 @@ impl Service {
         source_county: &str,
         city: &str,
         first: NaiveDate,
+        grid_village: Option<&str>,
     ) -> Result<DemoLineList> {
         let today = self.today();
         let city = self.region(city).await?;
@@ -230,6 +231,11 @@ impl Service {
             .regions_at_level(&city.path, Level::County)
             .await?;
         let source = self.region(source_county).await?;
+        // a grid worker's community: a share of the source county's contacts live there
+        let village = match grid_village {
+            Some(code) if !code.is_empty() => Some(self.region(code).await?),
+            _ => None,
+        };
         let mut tree = Tree {
             rng: StdRng::seed_from_u64(20_200_123),
             counties,
@@ -319,7 +325,10 @@ impl Service {
                 };
                 let home_code = case.person().home_region.clone();
                 let home = self.region(home_code.as_str()).await?;
-                let home = tree.county(&home);
+                let home = match &village {
+                    Some(v) if home.code == source.code && tree.rng.gen::<f64>() < 0.3 => v.clone(),
+                    _ => tree.county(&home),
+                };
                 let last = registered - Duration::days(tree.rng.gen_range(0..3));
                 let exposure = [
                     Exposure::Household,
