@@ -692,6 +692,12 @@ async fn chain_queries_on_a_hand_drawn_graph_give_the_known_answers() {
             [8],
             "{e}"
         );
+        assert_eq!(clusters[0].open_with.as_deref(), Some("A"), "{e}");
+        // 硚口 opens the cluster from its own first case, not 江岸's index case
+        let qiaokou = county(&db, "qiaokou", QIAOKOU).await;
+        let theirs = s.clusters(&qiaokou, 2, 10).await.unwrap();
+        assert_eq!(theirs[0].index_cases, ["A"], "{e}");
+        assert_eq!(theirs[0].open_with.as_deref(), Some("D"), "{e}");
 
         // spreaders: A infected B, C and K1; D infected E and K2
         let top = s.top_spreaders(&sys, 2).await.unwrap();
@@ -956,7 +962,7 @@ async fn the_demo_line_list_holds_a_cluster_across_counties_with_contacts_to_fol
         assert!(figures.iter().map(|d| d.values[0]).sum::<i64>() > 0, "{e}");
         // running it again is refused: the ids exist
         assert!(matches!(
-            s.generate_demo_line_list(&sys, JIANGHAN, "420100", first)
+            s.generate_demo_line_list(&sys, JIANGHAN, "420100", first, None)
                 .await,
             Err(ServiceError::Conflict(_))
         ));

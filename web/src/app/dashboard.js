@@ -332,7 +332,7 @@ async function fillClusters(body, data, region, names) {
   const open = (c, button) => {
     for (const b of body.querySelectorAll('[data-testid="clusters"] button')) b.setAttribute('aria-pressed', 'false');
     button.setAttribute('aria-pressed', 'true');
-    chainView(box, c.index_cases[0], {
+    chainView(box, c.open_with, {
       depth: '2', testid: 'cluster-chain', missing: t('dash.cluster.hidden'),
       onOpen: (id) => navigate(`/app/cases/${encodeURIComponent(id)}`),
     });
@@ -345,7 +345,7 @@ async function fillClusters(body, data, region, names) {
     h('p', { class: 'muted small' }, t('dash.cluster.hint')),
     h('ul', { class: 'plain clusters', 'data-testid': 'clusters' }, mine.map((c, i) => h('li', null, h('button', {
       type: 'button', class: 'linklike', 'aria-pressed': 'false', 'data-testid': `cluster-${i}`,
-      disabled: !c.index_cases.length,
+      disabled: !c.open_with,
       onclick: (e) => open(c, e.currentTarget),
     }, t('dash.cluster.line', {
       size: fmtNumber(c.size), cases: fmtNumber(c.cases), contacts: fmtNumber(c.contacts),

@@ -152,6 +152,9 @@ pub struct ClusterInfo {
     pub regions: Vec<RegionCode>,
     /// The ids of the cases of the cluster with no source (index cases).
     pub index_cases: Vec<String>,
+    /// A case of the cluster the principal may open: the index case when
+    /// visible, else the first visible case (`None` when none is).
+    pub open_with: Option<String>,
     /// Whether the members were too many to read (days and regions then
     /// describe the first [`MAX_NODES`]).
     pub truncated: bool,
@@ -294,6 +297,7 @@ impl Service {
                     last_day: Some(root.entry.case.dates().report),
                     regions: vec![root.entry.case.person().home_region.clone()],
                     index_cases: vec![case_id.to_string()],
+                    open_with: Some(case_id.to_string()),
                     truncated: false,
                 },
                 truncated: false,
@@ -342,7 +346,7 @@ impl Service {
                 date: l.day.and_then(date_of),
             })
             .collect();
-        let cluster = self.cluster_info(&g, node).await?;
+        let cluster = self.cluster_info(who, &g, node).await?;
         Ok(ChainView {
             root: case_id.to_string(),
             depth,
@@ -362,7 +366,7 @@ impl Service {
         let root = self.case(who, case_id).await?;
         let g = self.graph().await?;
         match g.node(Key::Case(root.key)) {
-            Some(node) => self.cluster_info(&g, node).await,
+            Some(node) => self.cluster_info(who, &g, node).await,
             None => Ok(ClusterInfo {
                 size: 1,
                 cases: 1,
@@ -371,12 +375,18 @@ impl Service {
                 last_day: Some(root.entry.case.dates().report),
                 regions: vec![root.entry.case.person().home_region.clone()],
                 index_cases: vec![case_id.to_string()],
+                open_with: Some(case_id.to_string()),
                 truncated: false,
             }),
         }
     }
 
-    async fn cluster_info(&self, g: &BuiltGraph, node: u32) -> Result<ClusterInfo> {
+    async fn cluster_info(
+        &self,
+        who: &Principal,
+        g: &BuiltGraph,
+        node: u32,
+    ) -> Result<ClusterInfo> {
         let members = g
             .graph
             .cluster_containing(node)
@@ -392,6 +402,7 @@ impl Service {
         let mut days = Vec::new();
         let mut regions = BTreeSet::new();
         let mut index_cases = Vec::new();
+        let mut visible_cases = Vec::new();
         for n in members.iter().take(MAX_NODES) {
             match stored.get(&g.key(*n)) {
                 Some(Stored::Case(c)) => {
@@ -403,6 +414,9 @@ impl Service {
                     if g.graph.chosen_source(*n).is_none() {
                         index_cases.push(case.id().to_string());
                     }
+                    if visible(who, &c.entry.home_path, &c.entry.report_path) {
+                        visible_cases.push(case.id().to_string());
+                    }
                 }
                 Some(Stored::Contact(c)) => {
                     days.push(c.entry.contact.last_exposure());
@@ -413,6 +427,11 @@ impl Service {
             }
         }
         index_cases.sort();
+        let open_with = index_cases
+            .iter()
+            .find(|id| visible_cases.contains(id))
+            .or(visible_cases.first())
+            .cloned();
         Ok(ClusterInfo {
             size: members.len(),
             cases,
@@ -421,6 +440,7 @@ impl Service {
             last_day: days.iter().max().copied(),
             regions: regions.into_iter().collect(),
             index_cases,
+            open_with,
             truncated,
         })
     }
@@ -459,7 +479,7 @@ impl Service {
                 Stored::Contact(c) => visible(who, &c.entry.home_path, &c.entry.report_path),
             });
             if seen {
-                out.push(self.cluster_info(&g, first).await?);
+                out.push(self.cluster_info(who, &g, first).await?);
             }
         }
         Ok(out)

@@ -112,6 +112,9 @@ pub struct ClusterBody {
     pub regions: Vec<String>,
     /// The cases of the cluster with no source.
     pub index_cases: Vec<String>,
+    /// A case of the cluster the caller may open (the index case when it
+    /// is in the caller's jurisdiction), to draw the cluster from.
+    pub open_with: Option<String>,
     /// Whether the members were too many to read in full (days and regions
     /// then describe the first 5000).
     pub truncated: bool,
@@ -127,6 +130,7 @@ impl From<&ClusterInfo> for ClusterBody {
             last_day: c.last_day,
             regions: c.regions.iter().map(ToString::to_string).collect(),
             index_cases: c.index_cases.clone(),
+            open_with: c.open_with.clone(),
             truncated: c.truncated,
         }
     }
