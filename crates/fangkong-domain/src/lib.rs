@@ -19,6 +19,7 @@ pub mod form;
 pub mod matching;
 pub mod region;
 pub mod report;
+pub mod task;
 pub mod user;
 
 pub use error::FieldError;

@@ -75,7 +75,9 @@ pub fn app(state: AppState) -> Router {
         .merge(api::reports::router())
         .merge(api::rollup::router())
         .merge(api::bulletin::router())
+        .merge(api::publications::router())
         .merge(api::analytics::router())
+        .merge(api::tasks::router())
         .merge(api::line_list::router())
         .merge(api::audit::router())
         .merge(api::users::router())
@@ -128,9 +130,13 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, engine = state.service.engine(), "serving");
     }
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // the peer's address: the tip line's rate limit counts per client
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The most of an oversized JSON body read and thrown away before answering 413.

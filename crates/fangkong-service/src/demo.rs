@@ -82,6 +82,8 @@ pub struct DemoSummary {
     pub alerts: usize,
     /// The line list: a cluster across Wuhan's districts with its contacts.
     pub line_list: crate::line_list::demo::DemoLineList,
+    /// Releases published: the nation and every province, each day but today.
+    pub releases: usize,
 }
 
 /// Poisson sample: Knuth's method for small means, a normal approximation above 30.
@@ -277,6 +279,10 @@ impl Service {
             let run = self.run_alerts(&system, &nation_code, first, last).await?;
             summary.alerts = run.raised;
         }
+
+        progress("publishing the nation and every province, each day but today");
+        let past: Vec<NaiveDate> = days.iter().copied().filter(|d| *d < today).collect();
+        summary.releases = self.publish_days(&system, &past, None, None).await?.len();
         Ok(summary)
     }
 }

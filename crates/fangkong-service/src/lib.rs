@@ -19,8 +19,10 @@ pub mod demo;
 pub mod error;
 pub mod import;
 pub mod line_list;
+pub mod publications;
 pub mod regions;
 pub mod reports;
+pub mod tasks;
 pub mod users;
 
 use std::sync::Arc;

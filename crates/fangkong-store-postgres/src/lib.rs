@@ -40,6 +40,8 @@ use fangkong_store::{
 
 mod analytics;
 mod cases;
+mod publications;
+mod tasks;
 pub mod testing;
 
 /// Bytes of CSV gathered before a `COPY` chunk is sent.
@@ -844,6 +846,86 @@ impl CaseStore for PgStore {
 }
 
 #[async_trait]
+impl fangkong_store::PublicationStore for PgStore {
+    async fn release(
+        &self,
+        date: NaiveDate,
+        region: &RegionCode,
+        version: Option<i32>,
+    ) -> Result<Option<fangkong_store::Release>> {
+        publications::release(&self.pool, date, region, version).await
+    }
+
+    async fn release_versions(
+        &self,
+        date: NaiveDate,
+        region: &RegionCode,
+    ) -> Result<Vec<fangkong_store::ReleaseHead>> {
+        publications::release_versions(&self.pool, date, region).await
+    }
+
+    async fn latest_releases(
+        &self,
+        region: Option<&RegionCode>,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<fangkong_store::ReleaseHead>> {
+        publications::latest_releases(&self.pool, region, from, to, limit).await
+    }
+
+    async fn errata(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<fangkong_store::Erratum>> {
+        publications::errata(&self.pool, from, to, limit).await
+    }
+
+    async fn released_rows(
+        &self,
+        level: Level,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<fangkong_store::ReleasedRow>> {
+        publications::released_rows(&self.pool, level, from, to).await
+    }
+}
+
+#[async_trait]
+impl fangkong_store::TaskStore for PgStore {
+    async fn directive(&self, id: i64) -> Result<Option<fangkong_store::StoredDirective>> {
+        tasks::directive(&self.pool, id).await
+    }
+
+    async fn directives(
+        &self,
+        filter: &fangkong_store::DirectiveFilter,
+    ) -> Result<Vec<fangkong_store::StoredDirective>> {
+        tasks::directives(&self.pool, filter).await
+    }
+
+    async fn directive_targets(
+        &self,
+        filter: &fangkong_store::TargetFilter,
+    ) -> Result<Vec<(fangkong_store::DirectiveRow, fangkong_store::StoredTarget)>> {
+        tasks::directive_targets(&self.pool, filter).await
+    }
+
+    async fn tip(&self, id: i64) -> Result<Option<fangkong_store::StoredTip>> {
+        tasks::tip(&self.pool, id).await
+    }
+
+    async fn tips(
+        &self,
+        filter: &fangkong_store::TipFilter,
+    ) -> Result<Vec<fangkong_store::StoredTip>> {
+        tasks::tips(&self.pool, filter).await
+    }
+}
+
+#[async_trait]
 impl Store for PgStore {
     fn engine(&self) -> &'static str {
         "postgres"
@@ -1495,6 +1577,48 @@ impl WriteTx for PgTx {
 
     async fn bump_graph_generation(&mut self) -> Result<()> {
         cases::bump_graph_generation(self.conn()).await
+    }
+
+    async fn latest_release(
+        &mut self,
+        date: NaiveDate,
+        region: &RegionCode,
+    ) -> Result<Option<fangkong_store::Release>> {
+        publications::release_on(self.conn(), date, region, None).await
+    }
+
+    async fn insert_release(
+        &mut self,
+        release: &fangkong_store::Release,
+        errata: &[fangkong_store::Erratum],
+    ) -> Result<()> {
+        publications::insert_release(self.conn(), release, errata).await
+    }
+
+    async fn insert_directive(&mut self, directive: &fangkong_store::NewDirective) -> Result<i64> {
+        tasks::insert_directive(self.conn(), directive).await
+    }
+
+    async fn update_target(
+        &mut self,
+        target: &fangkong_store::StoredTarget,
+        expected: fangkong_domain::task::TargetStatus,
+    ) -> Result<()> {
+        tasks::update_target(self.conn(), target, expected).await
+    }
+
+    async fn insert_tip(&mut self, tip: &fangkong_store::NewTip) -> Result<i64> {
+        tasks::insert_tip(self.conn(), tip).await
+    }
+
+    async fn handle_tip(
+        &mut self,
+        id: i64,
+        by: &str,
+        at: DateTime<Utc>,
+        note: Option<&fangkong_domain::task::Note>,
+    ) -> Result<()> {
+        tasks::handle_tip(self.conn(), id, by, at, note).await
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {

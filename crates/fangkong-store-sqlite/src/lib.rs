@@ -41,6 +41,8 @@ use fangkong_store::{
 /// `v1, v2, …, v16`
 mod analytics;
 mod cases;
+mod publications;
+mod tasks;
 
 const VALUE_COLUMNS: &str = "v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16";
 const REPORT_COLUMNS: &str = "seq, form, region_code, date, version, \
@@ -105,9 +107,20 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
+        // The writer's page cache holds the indexes a bulk import inserts
+        // into at random places (a national line list: a few hundred MiB);
+        // SQLite allocates it as pages are read, so a small database never
+        // uses it. Dirty pages are not spilled to the WAL in the middle of
+        // a transaction: a page spilled and then changed again is written
+        // again, and every miss looks through the WAL index of the growing
+        // transaction, which made a national import superlinear.
+        let write_options = options
+            .clone()
+            .pragma("cache_size", "-1048576")
+            .pragma("cache_spill", "OFF");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(write_options)
             .await
             .with_context(|| format!("cannot open SQLite database {url}"))?;
         sqlx::migrate!("./migrations")
@@ -874,6 +887,86 @@ impl CaseStore for SqliteStore {
 }
 
 #[async_trait]
+impl fangkong_store::PublicationStore for SqliteStore {
+    async fn release(
+        &self,
+        date: NaiveDate,
+        region: &RegionCode,
+        version: Option<i32>,
+    ) -> Result<Option<fangkong_store::Release>> {
+        publications::release(&self.read, date, region, version).await
+    }
+
+    async fn release_versions(
+        &self,
+        date: NaiveDate,
+        region: &RegionCode,
+    ) -> Result<Vec<fangkong_store::ReleaseHead>> {
+        publications::release_versions(&self.read, date, region).await
+    }
+
+    async fn latest_releases(
+        &self,
+        region: Option<&RegionCode>,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<fangkong_store::ReleaseHead>> {
+        publications::latest_releases(&self.read, region, from, to, limit).await
+    }
+
+    async fn errata(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<fangkong_store::Erratum>> {
+        publications::errata(&self.read, from, to, limit).await
+    }
+
+    async fn released_rows(
+        &self,
+        level: Level,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<fangkong_store::ReleasedRow>> {
+        publications::released_rows(&self.read, level, from, to).await
+    }
+}
+
+#[async_trait]
+impl fangkong_store::TaskStore for SqliteStore {
+    async fn directive(&self, id: i64) -> Result<Option<fangkong_store::StoredDirective>> {
+        tasks::directive(&self.read, id).await
+    }
+
+    async fn directives(
+        &self,
+        filter: &fangkong_store::DirectiveFilter,
+    ) -> Result<Vec<fangkong_store::StoredDirective>> {
+        tasks::directives(&self.read, filter).await
+    }
+
+    async fn directive_targets(
+        &self,
+        filter: &fangkong_store::TargetFilter,
+    ) -> Result<Vec<(fangkong_store::DirectiveRow, fangkong_store::StoredTarget)>> {
+        tasks::directive_targets(&self.read, filter).await
+    }
+
+    async fn tip(&self, id: i64) -> Result<Option<fangkong_store::StoredTip>> {
+        tasks::tip(&self.read, id).await
+    }
+
+    async fn tips(
+        &self,
+        filter: &fangkong_store::TipFilter,
+    ) -> Result<Vec<fangkong_store::StoredTip>> {
+        tasks::tips(&self.read, filter).await
+    }
+}
+
+#[async_trait]
 impl Store for SqliteStore {
     fn engine(&self) -> &'static str {
         "sqlite"
@@ -1636,6 +1729,48 @@ impl WriteTx for SqliteTx {
 
     async fn bump_graph_generation(&mut self) -> Result<()> {
         cases::bump_graph_generation(&mut self.tx).await
+    }
+
+    async fn latest_release(
+        &mut self,
+        date: NaiveDate,
+        region: &RegionCode,
+    ) -> Result<Option<fangkong_store::Release>> {
+        publications::release_on(&mut self.tx, date, region, None).await
+    }
+
+    async fn insert_release(
+        &mut self,
+        release: &fangkong_store::Release,
+        errata: &[fangkong_store::Erratum],
+    ) -> Result<()> {
+        publications::insert_release(&mut self.tx, release, errata).await
+    }
+
+    async fn insert_directive(&mut self, directive: &fangkong_store::NewDirective) -> Result<i64> {
+        tasks::insert_directive(&mut self.tx, directive).await
+    }
+
+    async fn update_target(
+        &mut self,
+        target: &fangkong_store::StoredTarget,
+        expected: fangkong_domain::task::TargetStatus,
+    ) -> Result<()> {
+        tasks::update_target(&mut self.tx, target, expected).await
+    }
+
+    async fn insert_tip(&mut self, tip: &fangkong_store::NewTip) -> Result<i64> {
+        tasks::insert_tip(&mut self.tx, tip).await
+    }
+
+    async fn handle_tip(
+        &mut self,
+        id: i64,
+        by: &str,
+        at: DateTime<Utc>,
+        note: Option<&fangkong_domain::task::Note>,
+    ) -> Result<()> {
+        tasks::handle_tip(&mut self.tx, id, by, at, note).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

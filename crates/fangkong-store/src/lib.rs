@@ -14,6 +14,8 @@
 
 pub mod analytics;
 pub mod cases;
+pub mod publications;
+pub mod tasks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -34,6 +36,14 @@ use fangkong_domain::alert::{AlertStatus, AlertVerdict};
 use fangkong_domain::case::CaseId;
 use fangkong_domain::contact::ContactId;
 use fangkong_domain::matching::MatchStatus;
+pub use publications::{
+    Erratum, PublicationStore, Release, ReleaseFigures, ReleaseHead, ReleaseRow, ReleasedRow,
+    RELEASE_FIELDS,
+};
+pub use tasks::{
+    DirectiveFilter, DirectiveRow, NewDirective, NewTip, StoredDirective, StoredTarget, StoredTip,
+    TargetFilter, TaskStore, TipFilter,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -447,7 +457,14 @@ pub trait AuditStore: Send + Sync {
 /// Everything a database offers; engines implement it, the service holds an `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store:
-    RegionStore + ReportStore + UserStore + AuditStore + AnalyticsStore + CaseStore
+    RegionStore
+    + ReportStore
+    + UserStore
+    + AuditStore
+    + AnalyticsStore
+    + CaseStore
+    + PublicationStore
+    + TaskStore
 {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
@@ -567,6 +584,36 @@ pub trait WriteTx: Send {
     ) -> Result<()>;
     /// Mark the transmission graph as changed (links, conversions, merges).
     async fn bump_graph_generation(&mut self) -> Result<()>;
+
+    /// The latest version of a release, read in this transaction.
+    async fn latest_release(
+        &mut self,
+        date: NaiveDate,
+        region: &RegionCode,
+    ) -> Result<Option<Release>>;
+    /// Store a new version of a release with the errata against the version
+    /// before; a version already stored is a [`StoreError::Conflict`].
+    async fn insert_release(&mut self, release: &Release, errata: &[Erratum]) -> Result<()>;
+
+    /// Store a directive and its targets as issued; returns its id.
+    async fn insert_directive(&mut self, directive: &NewDirective) -> Result<i64>;
+    /// Store a target's next state; a [`StoreError::Conflict`] when its
+    /// stored status is not `expected` (someone else moved it first).
+    async fn update_target(
+        &mut self,
+        target: &StoredTarget,
+        expected: fangkong_domain::task::TargetStatus,
+    ) -> Result<()>;
+    /// Store a tip; returns its id.
+    async fn insert_tip(&mut self, tip: &NewTip) -> Result<i64>;
+    /// Mark an open tip handled; a [`StoreError::Conflict`] when it is not open.
+    async fn handle_tip(
+        &mut self,
+        id: i64,
+        by: &str,
+        at: DateTime<Utc>,
+        note: Option<&fangkong_domain::task::Note>,
+    ) -> Result<()>;
 
     async fn commit(self: Box<Self>) -> Result<()>;
 }

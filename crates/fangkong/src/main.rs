@@ -72,6 +72,8 @@ pub enum Command {
     Export(commands::import::ExportCommand),
     /// Print the daily bulletin in the national health commission's form.
     Bulletin(commands::report::BulletinArgs),
+    /// Publish a day's figures to the public: a new version when they changed, with a reason.
+    Publish(commands::publish::PublishArgs),
     /// File, show and check reports.
     #[command(subcommand)]
     Report(commands::report::ReportCommand),

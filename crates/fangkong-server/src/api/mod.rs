@@ -8,10 +8,12 @@ pub mod forms;
 pub mod health;
 pub mod line_list;
 pub mod page;
+pub mod publications;
 pub mod regions;
 pub mod reports;
 pub mod rollup;
 pub mod sessions;
+pub mod tasks;
 pub mod users;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod import;
 pub mod line_list;
+pub mod publish;
 pub mod regions;
 pub mod report;
 pub mod serve;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(cmd) => import::import(&g, cmd).await,
         Command::Export(cmd) => import::export(&g, cmd).await,
         Command::Bulletin(args) => report::bulletin(&g, args).await,
+        Command::Publish(args) => publish::publish(&g, args).await,
         Command::Report(cmd) => report::report(&g, cmd).await,
         Command::Regions(cmd) => regions::regions(&g, cmd).await,
         Command::User(cmd) => user::user(&g, cmd).await,

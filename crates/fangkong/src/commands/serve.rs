@@ -93,6 +93,10 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     eprintln!("  {} alerts raised over the last days", summary.alerts);
+    eprintln!(
+        "  {} releases published (the nation and every province, each day but today)",
+        summary.releases
+    );
     let l = summary.line_list;
     eprintln!(
         "  line list: {} cases ({} converted from contacts), {} close contacts, {} follow-ups",

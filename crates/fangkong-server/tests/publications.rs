@@ -1,0 +1,591 @@
+//! Published data over HTTP: publishing, revising with a reason, the public
+//! releases in every version, the errata and the open data with small-area
+//! suppression; the real server on 127.0.0.1:0 over a fresh store per test,
+//! on SQLite and on PostgreSQL (skipped, loudly, when no PostgreSQL server
+//! can be reached outside CI).
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, ensure, Context, Result};
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use fangkong_domain::user::Role;
+use fangkong_server::{serve, AppState};
+use fangkong_service::reports::FiledValues;
+use fangkong_service::{Principal, Service, Settings};
+use fangkong_store::Store;
+
+#[derive(Debug, Clone, Copy)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+struct TestApp {
+    base: String,
+    http: reqwest::Client,
+    service: Arc<Service>,
+    system: Principal,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+const PASSWORD: &str = "correct horse battery";
+const DAY: &str = "2020-01-25";
+
+async fn spawn_app(engine: Engine) -> Result<Option<TestApp>> {
+    let (store, dir): (Arc<dyn Store>, _) = match engine {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("t.db").display());
+            (
+                Arc::new(fangkong_store_sqlite::SqliteStore::connect(&url).await?),
+                Some(dir),
+            )
+        }
+        Engine::Postgres => {
+            let Some(url) = fangkong_store_postgres::testing::fresh_database().await else {
+                return Ok(None);
+            };
+            (
+                Arc::new(fangkong_store_postgres::PgStore::connect(&url).await?),
+                None,
+            )
+        }
+    };
+    let service = Arc::new(Service::open(store, Settings::default()).await?);
+    let system = service.system().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (tx, rx) = oneshot::channel::<()>();
+    let state = AppState {
+        service: service.clone(),
+    };
+    let server = tokio::spawn(serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    Ok(Some(TestApp {
+        base,
+        http: reqwest::Client::new(),
+        service,
+        system,
+        shutdown: Some(tx),
+        server: Some(server),
+        _dir: dir,
+    }))
+}
+
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    text: String,
+}
+
+impl Answer {
+    fn ok(&self, status: u16) -> Result<&Value> {
+        ensure!(
+            self.status.as_u16() == status,
+            "expected {status}, got {}: {}",
+            self.status,
+            self.text
+        );
+        Ok(&self.body)
+    }
+
+    fn refused(&self, status: u16, code: &str) -> Result<&Value> {
+        self.ok(status)?;
+        ensure!(
+            self.body["error"]["code"] == code,
+            "expected {code}: {}",
+            self.text
+        );
+        Ok(&self.body)
+    }
+}
+
+impl TestApp {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Answer> {
+        let res = req.send().await?;
+        let status = res.status();
+        let text = res.text().await?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Answer { status, body, text })
+    }
+
+    async fn get(&self, path: &str) -> Result<Answer> {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn post(&self, token: Option<&str>, path: &str, body: &Value) -> Result<Answer> {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    /// A user of `role` at `region`, logged in: the token.
+    async fn user(&self, username: &str, role: Role, region: &str) -> Result<String> {
+        self.service
+            .add_user(&self.system, username, username, role, region, PASSWORD)
+            .await?;
+        let a = self
+            .post(
+                None,
+                "/api/v1/sessions",
+                &json!({"username": username, "password": PASSWORD}),
+            )
+            .await?;
+        a.ok(201)?["token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no token: {}", a.text))
+    }
+
+    /// File a county's epidemic report for [`DAY`].
+    async fn file(&self, county: &str, confirmed: i64) -> Result<()> {
+        let values = [
+            ("new_confirmed", confirmed),
+            ("new_suspected", 2),
+            ("new_severe", 0),
+            ("new_deaths", 0),
+            ("new_recovered", 0),
+            ("current_severe", 0),
+            ("current_suspected", 2),
+            ("current_observation", 40),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), *v))
+        .collect();
+        self.service
+            .file_report(
+                &self.system,
+                "epidemic",
+                county,
+                NaiveDate::parse_from_str(DAY, "%Y-%m-%d")?,
+                FiledValues::Pairs(values),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        Ok(())
+    }
+}
+
+async fn run<F, Fut>(engine: Engine, scenario: F) -> Result<()>
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = Result<TestApp>>,
+{
+    let Some(app) = spawn_app(engine)
+        .await
+        .with_context(|| format!("starting on {engine:?}"))?
+    else {
+        return Ok(());
+    };
+    let app = scenario(app)
+        .await
+        .with_context(|| format!("on {engine:?}"))?;
+    app.stop().await
+}
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::run(super::Engine::Sqlite, super::$name).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::run(super::Engine::Postgres, super::$name).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_engines!(
+    a_revision_keeps_the_old_version_and_an_erratum,
+    open_data_suppresses_small_counts_below_the_provinces,
+    only_the_command_levels_publish,
+);
+
+/// The row of `code` in a release body.
+fn row<'a>(release: &'a Value, code: &str) -> Result<&'a Value> {
+    release["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["code"] == code))
+        .ok_or_else(|| anyhow!("no row {code} in {release}"))
+}
+
+/// Publish; a revised figure becomes version 2 only with a reason; the
+/// public sees the new value, version 1 keeps the old one, and the errata
+/// say what changed, when and why. Publishing again unchanged is a no-op.
+async fn a_revision_keeps_the_old_version_and_an_erratum(app: TestApp) -> Result<TestApp> {
+    let nation = app.user("nhc.cmd", Role::National, "000000").await?;
+    let hubei = app.user("hubei.cmd", Role::Provincial, "420000").await?;
+    app.file("420102", 12).await?;
+    app.file("420103", 30).await?;
+
+    // the nation and every province, by default
+    let a = app
+        .post(Some(&nation), "/api/v1/publications", &json!({"date": DAY}))
+        .await?;
+    let body = a.ok(201)?;
+    let pubs = body["publications"].as_array().cloned().unwrap_or_default();
+    ensure!(pubs.len() == 32, "the nation and 31 provinces: {}", a.text);
+    ensure!(
+        pubs.iter()
+            .all(|p| p["outcome"] == "published" && p["version"] == 1),
+        "{}",
+        a.text
+    );
+
+    let latest = app
+        .get(&format!("/api/v1/public/releases?date={DAY}&region=420000"))
+        .await?;
+    let v1 = latest.ok(200)?;
+    ensure!(
+        v1["version"] == 1 && v1["latest"] == true,
+        "{}",
+        latest.text
+    );
+    ensure!(row(v1, "420000")?["figures"]["new_confirmed"] == 42);
+    ensure!(row(v1, "420100")?["figures"]["new_confirmed"] == 42);
+    let text = v1["text_zh"].as_str().unwrap_or("");
+    ensure!(
+        text.contains("湖北省") && text.contains("新增确诊病例42例"),
+        "{text}"
+    );
+    ensure!(
+        !latest.text.contains("hubei.cmd") && !latest.text.contains("nhc.cmd"),
+        "no usernames in public: {}",
+        latest.text
+    );
+    // without a date: the latest day published
+    let nat = app.get("/api/v1/public/releases").await?;
+    let nat = nat.ok(200)?;
+    ensure!(
+        nat["date"] == DAY && nat["region"]["code"] == "000000",
+        "{nat}"
+    );
+    ensure!(nat["bulletin"]["cum_confirmed"] == 42, "{nat}");
+
+    // 江岸区 corrects its report: the command sees it at once, the public not yet
+    app.file("420102", 20).await?;
+    let still = app
+        .get(&format!("/api/v1/public/releases?date={DAY}&region=420000"))
+        .await?;
+    ensure!(still.ok(200)?["version"] == 1);
+    ensure!(row(&still.body, "420100")?["figures"]["new_confirmed"] == 42);
+
+    // a changed re-publication needs a reason
+    let refused = app
+        .post(
+            Some(&hubei),
+            "/api/v1/publications",
+            &json!({"date": DAY, "region": "420000"}),
+        )
+        .await?;
+    refused.refused(422, "invalid")?;
+    ensure!(
+        refused.body["error"]["field"] == "reason",
+        "{}",
+        refused.text
+    );
+
+    let reason = "江岸区 corrected its report of new confirmed cases";
+    let a = app
+        .post(
+            Some(&hubei),
+            "/api/v1/publications",
+            &json!({"date": DAY, "region": "420000", "reason": reason}),
+        )
+        .await?;
+    let body = a.ok(201)?;
+    let p = &body["publications"][0];
+    ensure!(p["outcome"] == "revised" && p["version"] == 2, "{}", a.text);
+    let errata = p["errata"].as_array().cloned().unwrap_or_default();
+    ensure!(
+        errata.iter().any(|e| e["region_code"] == "420100"
+            && e["field"] == "new_confirmed"
+            && e["old_value"] == 42
+            && e["new_value"] == 50),
+        "{}",
+        a.text
+    );
+
+    // the public sees version 2; version 1 still shows the old value
+    let latest = app
+        .get(&format!("/api/v1/public/releases?date={DAY}&region=420000"))
+        .await?;
+    let v2 = latest.ok(200)?;
+    ensure!(
+        v2["version"] == 2 && v2["latest_version"] == 2,
+        "{}",
+        latest.text
+    );
+    ensure!(v2["reason"] == reason);
+    ensure!(row(v2, "420000")?["figures"]["new_confirmed"] == 50);
+    let versions = v2["versions"].as_array().cloned().unwrap_or_default();
+    ensure!(versions.len() == 2, "{}", latest.text);
+    let href = versions[0]["href"].as_str().unwrap_or("");
+    ensure!(
+        href == format!("/api/v1/public/releases/{DAY}/420000/versions/1"),
+        "{href}"
+    );
+    let old = app.get(href).await?;
+    let old = old.ok(200)?;
+    ensure!(old["version"] == 1 && old["latest"] == false, "{old}");
+    ensure!(row(old, "420000")?["figures"]["new_confirmed"] == 42);
+    ensure!(old["text_zh"]
+        .as_str()
+        .unwrap_or("")
+        .contains("新增确诊病例42例"));
+    app.get(&format!("/api/v1/public/releases/{DAY}/420000/versions/3"))
+        .await?
+        .refused(404, "not_found")?;
+    // the nation's release is not touched until it is re-published
+    let nat = app
+        .get(&format!("/api/v1/public/releases?date={DAY}"))
+        .await?;
+    ensure!(nat.ok(200)?["version"] == 1);
+    ensure!(row(&nat.body, "420000")?["figures"]["new_confirmed"] == 42);
+
+    // the errata list: what changed, when and why
+    let list = app
+        .get(&format!("/api/v1/public/errata?from={DAY}&to={DAY}"))
+        .await?;
+    let list = list.ok(200)?;
+    let errata = list["errata"].as_array().cloned().unwrap_or_default();
+    let e = errata
+        .iter()
+        .find(|e| e["region_code"] == "420000" && e["field"] == "new_confirmed")
+        .ok_or_else(|| anyhow!("no erratum of 420000 new_confirmed: {list}"))?;
+    ensure!(e["old_value"] == 42 && e["new_value"] == 50, "{e}");
+    ensure!(e["version"] == 2 && e["reason"] == reason, "{e}");
+    ensure!(e["published_at"].is_string() && e["date"] == DAY, "{e}");
+    ensure!(errata.iter().any(|e| e["field"] == "cum_confirmed"));
+    ensure!(errata.iter().all(|e| e["release_region"] == "420000"));
+
+    // unchanged: a no-op that says so
+    let a = app
+        .post(
+            Some(&hubei),
+            "/api/v1/publications",
+            &json!({"date": DAY, "region": "420000", "reason": "again"}),
+        )
+        .await?;
+    let body = a.ok(200)?;
+    ensure!(
+        body["stored"] == 0 && body["publications"][0]["outcome"] == "unchanged",
+        "{}",
+        a.text
+    );
+    ensure!(body["publications"][0]["version"] == 2);
+
+    let actions: Vec<String> = app
+        .service
+        .audit_recent(&app.system, None, 1000)
+        .await?
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    ensure!(
+        actions.iter().filter(|a| *a == "release.publish").count() == 32,
+        "{actions:?}"
+    );
+    ensure!(
+        actions.iter().filter(|a| *a == "release.revise").count() == 1,
+        "{actions:?}"
+    );
+    Ok(app)
+}
+
+/// A county figure of 3 is published as "<5" in the open data (CSV and
+/// JSON) and in the release; a province's is published as it is.
+async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> Result<TestApp> {
+    let wuhan = app.user("wuhan.cmd", Role::City, "420100").await?;
+    let nation = app.user("nhc.cmd", Role::National, "000000").await?;
+    app.file("420102", 12).await?;
+    app.file("420103", 3).await?;
+    app.post(
+        Some(&wuhan),
+        "/api/v1/publications",
+        &json!({"date": DAY, "region": "420100"}),
+    )
+    .await?
+    .ok(201)?;
+    app.post(Some(&nation), "/api/v1/publications", &json!({"date": DAY}))
+        .await?
+        .ok(201)?;
+
+    let release = app
+        .get(&format!("/api/v1/public/releases?date={DAY}&region=420100"))
+        .await?;
+    let r = release.ok(200)?;
+    ensure!(r["text_zh"].is_null(), "no prose below the provinces: {r}");
+    ensure!(row(r, "420103")?["figures"]["new_confirmed"] == "<5", "{r}");
+    ensure!(row(r, "420102")?["figures"]["new_confirmed"] == 12, "{r}");
+    ensure!(row(r, "420104")?["figures"]["new_confirmed"] == 0, "{r}");
+    ensure!(row(r, "420100")?["figures"]["new_confirmed"] == 15, "{r}");
+
+    let csv = app
+        .get(&format!(
+            "/api/v1/public/open-data.csv?from={DAY}&to={DAY}&level=county"
+        ))
+        .await?;
+    ensure!(csv.status == StatusCode::OK, "{}", csv.text);
+    let mut lines = csv.text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "new_confirmed")
+        .ok_or_else(|| anyhow!("no new_confirmed column: {}", csv.text))?;
+    let jianghan: Vec<&str> = lines
+        .clone()
+        .find(|l| l.contains(",420103,"))
+        .ok_or_else(|| anyhow!("no 江汉区 line: {}", csv.text))?
+        .split(',')
+        .collect();
+    ensure!(jianghan[col] == "<5", "{}", csv.text);
+    ensure!(
+        !jianghan.contains(&"3"),
+        "the number never appears: {jianghan:?}"
+    );
+    let jiangan: Vec<&str> = lines
+        .find(|l| l.contains(",420102,"))
+        .ok_or_else(|| anyhow!("no 江岸区 line: {}", csv.text))?
+        .split(',')
+        .collect();
+    ensure!(jiangan[col] == "12", "{}", csv.text);
+
+    let json = app
+        .get(&format!(
+            "/api/v1/public/open-data.json?from={DAY}&to={DAY}&level=county"
+        ))
+        .await?;
+    let j = json.ok(200)?;
+    let rows = j["rows"].as_array().cloned().unwrap_or_default();
+    // Wuhan's districts (from Wuhan's release), and the prefecture cities
+    // without counties that sit under their province (from the province's)
+    ensure!(
+        rows.iter()
+            .filter(|r| r["release_region"] == "420100")
+            .count()
+            == 13,
+        "{}",
+        json.text
+    );
+    ensure!(
+        rows.iter().any(|r| r["region_code"] == "441900"),
+        "{}",
+        json.text
+    );
+    let jh = rows
+        .iter()
+        .find(|r| r["region_code"] == "420103")
+        .ok_or_else(|| anyhow!("no 420103: {}", json.text))?;
+    ensure!(jh["figures"]["new_confirmed"] == "<5", "{jh}");
+    ensure!(jh["figures"]["new_suspected"] == "<5", "{jh}");
+    ensure!(
+        jh["release_region"] == "420100" && jh["version"] == 1,
+        "{jh}"
+    );
+
+    // provinces are published as they are
+    let p = app
+        .get(&format!(
+            "/api/v1/public/open-data.json?from={DAY}&to={DAY}&level=province"
+        ))
+        .await?;
+    let p = p.ok(200)?;
+    let rows = p["rows"].as_array().cloned().unwrap_or_default();
+    ensure!(rows.len() == 31, "{p}");
+    let hubei = rows
+        .iter()
+        .find(|r| r["region_code"] == "420000")
+        .ok_or_else(|| anyhow!("no Hubei: {p}"))?;
+    ensure!(hubei["figures"]["new_confirmed"] == 15, "{hubei}");
+    ensure!(hubei["figures"]["new_suspected"] == 4, "{hubei}");
+
+    app.get("/api/v1/public/open-data.json?level=village")
+        .await?
+        .refused(422, "invalid")?;
+    app.get("/api/v1/public/open-data.csv?from=2019-01-01&to=2020-12-31")
+        .await?
+        .refused(422, "invalid")?;
+    Ok(app)
+}
+
+/// Public users, grid workers and units outside the region cannot publish.
+async fn only_the_command_levels_publish(app: TestApp) -> Result<TestApp> {
+    let public = app.user("citizen", Role::Public, "000000").await?;
+    let hunan = app.user("hunan.cmd", Role::Provincial, "430000").await?;
+    let body = json!({"date": DAY, "region": "420000"});
+    app.post(None, "/api/v1/publications", &body)
+        .await?
+        .refused(401, "unauthenticated")?;
+    app.post(Some(&public), "/api/v1/publications", &body)
+        .await?
+        .refused(403, "forbidden")?;
+    app.post(Some(&hunan), "/api/v1/publications", &body)
+        .await?
+        .refused(403, "forbidden")?;
+    app.post(
+        Some(&hunan),
+        "/api/v1/publications",
+        &json!({"date": "2999-01-01"}),
+    )
+    .await?
+    .refused(422, "invalid")?;
+    // their own province, by default
+    let a = app
+        .post(Some(&hunan), "/api/v1/publications", &json!({"date": DAY}))
+        .await?;
+    let b = a.ok(201)?;
+    ensure!(
+        b["publications"].as_array().map(Vec::len) == Some(1)
+            && b["publications"][0]["region_code"] == "430000",
+        "{}",
+        a.text
+    );
+    app.get(&format!("/api/v1/public/releases?date={DAY}"))
+        .await?
+        .refused(404, "not_found")?;
+    let doc = app.get("/api/openapi.json").await?;
+    let doc = doc.ok(200)?;
+    for path in [
+        "/api/v1/publications",
+        "/api/v1/public/releases",
+        "/api/v1/public/releases/{date}/{region}/versions/{version}",
+        "/api/v1/public/errata",
+        "/api/v1/public/open-data.csv",
+        "/api/v1/public/open-data.json",
+    ] {
+        ensure!(
+            doc["paths"][path].is_object(),
+            "{path} not in the OpenAPI document"
+        );
+    }
+    Ok(app)
+}
