@@ -5,6 +5,10 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
+use common::{code, empty_engines, region, Engine};
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use fangkong_domain::audit::AuditEntry;
@@ -16,54 +20,9 @@ use fangkong_domain::user::Role;
 use fangkong_store::{
     Chain, ChainHead, CompletenessCounts, NewUser, Review, RollupRow, Store, StoreError,
 };
-use fangkong_store_postgres::testing::fresh_database;
-use fangkong_store_postgres::PgStore;
-use fangkong_store_sqlite::SqliteStore;
 
-struct Engine {
-    name: &'static str,
-    store: Box<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-/// A fresh, empty store on each engine.
 async fn engines() -> Vec<Engine> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
-    let sqlite = SqliteStore::connect(&url).await.expect("sqlite");
-    let mut out = vec![Engine {
-        name: "sqlite",
-        store: Box::new(sqlite),
-        _dir: Some(dir),
-    }];
-    if let Some(url) = fresh_database().await {
-        let pg = PgStore::connect(&url).await.expect("connect and migrate");
-        out.push(Engine {
-            name: "postgres",
-            store: Box::new(pg),
-            _dir: None,
-        });
-    }
-    out
-}
-
-fn code(s: &str) -> RegionCode {
-    RegionCode::parse(s).expect("code")
-}
-
-fn region(c: &str, parent: Option<&Region>, name: &str, level: Level) -> Region {
-    let code = code(c);
-    let path = match parent {
-        Some(p) => p.child_path(&code),
-        None => format!("/{c}/"),
-    };
-    Region {
-        code,
-        parent: parent.map(|p| p.code.clone()),
-        name: name.to_owned(),
-        level,
-        path,
-    }
+    empty_engines().await
 }
 
 /// nation 000000 → 420000 (湖北省) → 420100 (武汉市) → 420102, 420103, 420104;

@@ -5,65 +5,20 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
+use common::{code, engines_with, region, Engine};
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
-use fangkong_domain::region::{Level, Region, RegionCode};
+use fangkong_domain::region::{Level, Region};
 use fangkong_store::{
-    Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, Store, StoreError, RELEASE_FIELDS,
+    Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, StoreError, RELEASE_FIELDS,
 };
-use fangkong_store_postgres::testing::fresh_database;
-use fangkong_store_postgres::PgStore;
-use fangkong_store_sqlite::SqliteStore;
-
-struct Engine {
-    name: &'static str,
-    store: Box<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-}
 
 /// A fresh store on each engine, with the small tree of `tree()` in it.
 async fn engines() -> Vec<Engine> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("publications.db").display());
-    let sqlite = SqliteStore::connect(&url).await.expect("sqlite");
-    let mut out = vec![Engine {
-        name: "sqlite",
-        store: Box::new(sqlite),
-        _dir: Some(dir),
-    }];
-    if let Some(url) = fresh_database().await {
-        let pg = PgStore::connect(&url).await.expect("connect and migrate");
-        out.push(Engine {
-            name: "postgres",
-            store: Box::new(pg),
-            _dir: None,
-        });
-    }
-    for e in &out {
-        let mut tx = e.store.begin().await.expect("begin");
-        tx.insert_regions(&tree()).await.expect("regions");
-        tx.commit().await.expect("commit");
-    }
-    out
-}
-
-fn code(s: &str) -> RegionCode {
-    RegionCode::parse(s).expect("code")
-}
-
-fn region(c: &str, parent: Option<&Region>, name: &str, level: Level) -> Region {
-    let code = code(c);
-    let path = match parent {
-        Some(p) => p.child_path(&code),
-        None => format!("/{c}/"),
-    };
-    Region {
-        code,
-        parent: parent.map(|p| p.code.clone()),
-        name: name.to_owned(),
-        level,
-        path,
-    }
+    engines_with(&tree()).await
 }
 
 /// nation → 420000 → 420100 → 420102, 420103, 420104; and 430000.
