@@ -5,257 +5,22 @@
 //! contacts, follow-ups and the due list; conversion; chains on a
 //! hand-drawn graph; the review of candidate pairs; the OpenAPI document.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+#[macro_use]
+mod common;
 
-use anyhow::{anyhow, ensure, Context, Result};
-use reqwest::StatusCode;
+use common::{run, Engine, TestApp};
+
+use std::collections::BTreeSet;
+
+use anyhow::{anyhow, ensure, Result};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 use fangkong_domain::case::IdNumber;
 use fangkong_domain::user::Role;
-use fangkong_server::{serve, AppState};
-use fangkong_service::{Principal, Service, Settings};
-use fangkong_store::Store;
 
-#[derive(Debug, Clone, Copy)]
-enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-/// A running server over a fresh store.
-struct TestApp {
-    base: String,
-    http: reqwest::Client,
-    service: Arc<Service>,
-    system: Principal,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-const PASSWORD: &str = "correct horse battery";
 const JIANGAN: &str = "420102";
 const JIANGHAN: &str = "420103";
 const QIAOKOU: &str = "420104";
-
-async fn spawn_app(engine: Engine) -> Result<Option<TestApp>> {
-    let (store, dir): (Arc<dyn Store>, _) = match engine {
-        Engine::Sqlite => {
-            let dir = tempfile::tempdir()?;
-            let url = format!("sqlite://{}", dir.path().join("t.db").display());
-            (
-                Arc::new(fangkong_store_sqlite::SqliteStore::connect(&url).await?),
-                Some(dir),
-            )
-        }
-        Engine::Postgres => {
-            let Some(url) = fangkong_store_postgres::testing::fresh_database().await else {
-                return Ok(None);
-            };
-            (
-                Arc::new(fangkong_store_postgres::PgStore::connect(&url).await?),
-                None,
-            )
-        }
-    };
-    let service = Arc::new(Service::open(store, Settings::default()).await?);
-    let system = service.system().await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState {
-        service: service.clone(),
-    };
-    let server = tokio::spawn(serve(listener, state, async {
-        let _ = rx.await;
-    }));
-    Ok(Some(TestApp {
-        base,
-        http: reqwest::Client::new(),
-        service,
-        system,
-        shutdown: Some(tx),
-        server: Some(server),
-        _dir: dir,
-    }))
-}
-
-/// An answer: status, headers we look at, and the JSON body (`Value::Null`
-/// when the body is not JSON).
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    text: String,
-    content_type: String,
-    etag: String,
-}
-
-impl Answer {
-    fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("")
-    }
-    fn field(&self) -> &str {
-        self.body["error"]["field"].as_str().unwrap_or("")
-    }
-    fn rule(&self) -> &str {
-        self.body["error"]["rule"].as_str().unwrap_or("")
-    }
-    /// Refuses with `status` and error `code`, in the API's JSON error shape.
-    fn refused(&self, status: u16, code: &str) -> Result<&Self> {
-        ensure!(
-            self.status.as_u16() == status,
-            "expected {status}, got {}: {}",
-            self.status,
-            self.text
-        );
-        ensure!(
-            self.content_type.starts_with("application/json"),
-            "error is not JSON: {}",
-            self.content_type
-        );
-        ensure!(self.code() == code, "expected code {code}: {}", self.text);
-        ensure!(
-            self.body["error"]["message"].is_string(),
-            "no message: {}",
-            self.text
-        );
-        Ok(self)
-    }
-    /// Refused as invalid (422), naming `field`.
-    fn invalid(&self, field: &str) -> Result<&Self> {
-        self.refused(422, "invalid")?;
-        ensure!(
-            self.field() == field,
-            "expected field {field}: {}",
-            self.text
-        );
-        Ok(self)
-    }
-    /// Refused by a rule of a state machine (422), naming the field and the rule.
-    fn broke(&self, field: &str, rule: &str) -> Result<&Self> {
-        self.invalid(field)?;
-        ensure!(self.rule() == rule, "expected rule {rule}: {}", self.text);
-        Ok(self)
-    }
-    fn ok(&self, status: u16) -> Result<&Value> {
-        ensure!(
-            self.status.as_u16() == status,
-            "expected {status}, got {}: {}",
-            self.status,
-            self.text
-        );
-        Ok(&self.body)
-    }
-}
-
-impl TestApp {
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Answer> {
-        let res = req.send().await?;
-        let status = res.status();
-        let header = |name: reqwest::header::HeaderName| {
-            res.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let content_type = header(reqwest::header::CONTENT_TYPE);
-        let etag = header(reqwest::header::ETAG);
-        let text = res.text().await?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Answer {
-            status,
-            body,
-            text,
-            content_type,
-            etag,
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn get(&self, token: &str, path: &str) -> Result<Answer> {
-        self.send(self.http.get(self.url(path)).bearer_auth(token))
-            .await
-    }
-
-    async fn post(&self, token: &str, path: &str, body: &Value) -> Result<Answer> {
-        self.send(self.http.post(self.url(path)).bearer_auth(token).json(body))
-            .await
-    }
-
-    /// A user of `role` at `region`, logged in through the API: the token.
-    async fn user(&self, username: &str, role: Role, region: &str) -> Result<String> {
-        self.service
-            .add_user(&self.system, username, username, role, region, PASSWORD)
-            .await?;
-        let a = self
-            .send(
-                self.http
-                    .post(self.url("/api/v1/sessions"))
-                    .json(&json!({"username": username, "password": PASSWORD})),
-            )
-            .await?;
-        a.ok(201)?["token"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("no token: {}", a.text))
-    }
-
-    async fn stop(mut self) -> Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await??;
-        }
-        Ok(())
-    }
-}
-
-/// Runs `scenario` on a fresh server over `engine`; skips PostgreSQL when there is none.
-async fn run<F, Fut>(engine: Engine, scenario: F) -> Result<()>
-where
-    F: FnOnce(TestApp) -> Fut,
-    Fut: std::future::Future<Output = Result<TestApp>>,
-{
-    let Some(app) = spawn_app(engine)
-        .await
-        .with_context(|| format!("starting on {engine:?}"))?
-    else {
-        return Ok(());
-    };
-    let app = scenario(app)
-        .await
-        .with_context(|| format!("on {engine:?}"))?;
-    app.stop().await
-}
-
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() -> anyhow::Result<()> {
-                    super::run(super::Engine::Sqlite, super::$name).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() -> anyhow::Result<()> {
-                    super::run(super::Engine::Postgres, super::$name).await
-                }
-            )*
-        }
-    };
-}
 
 on_both_engines!(
     cases_name_bad_fields_rules_and_stale_versions,
@@ -323,48 +88,48 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
     ] {
         let mut bad = body.clone();
         bad[field] = value;
-        app.post(&jiangan, "/api/v1/cases", &bad)
+        app.post(Some(&jiangan), "/api/v1/cases", &bad)
             .await?
             .invalid(field)?;
     }
     // a confirmed case needs its confirmation date
     let mut bad = body.clone();
     bad["classification"] = json!("confirmed");
-    app.post(&jiangan, "/api/v1/cases", &bad)
+    app.post(Some(&jiangan), "/api/v1/cases", &bad)
         .await?
         .invalid("confirmation_date")?;
     // an unknown source case
     let mut bad = body.clone();
     bad["source_case_ids"] = json!(["NOPE"]);
-    app.post(&jiangan, "/api/v1/cases", &bad)
+    app.post(Some(&jiangan), "/api/v1/cases", &bad)
         .await?
         .invalid("source_case_ids")?;
     // the state machine: a date in the future, a first visit before onset
     let mut bad = body.clone();
     bad["onset_date"] = json!("2999-01-01");
-    app.post(&jiangan, "/api/v1/cases", &bad)
+    app.post(Some(&jiangan), "/api/v1/cases", &bad)
         .await?
         .broke("onset_date", "future_date")?;
     let mut bad = body.clone();
     bad["first_visit_date"] = json!("2020-01-10");
-    app.post(&jiangan, "/api/v1/cases", &bad)
+    app.post(Some(&jiangan), "/api/v1/cases", &bad)
         .await?
         .broke("first_visit_date", "first_visit_before_onset")?;
     // a body that is not of the right shape names the field too
     let a = app
-        .post(&jiangan, "/api/v1/cases", &json!({"case_id": "X"}))
+        .post(Some(&jiangan), "/api/v1/cases", &json!({"case_id": "X"}))
         .await?;
     a.refused(422, "bad_json")?;
     ensure!(a.field() == "region_code", "{}", a.text);
     // a reporting unit outside the jurisdiction
     let mut other = body.clone();
     other["reporting_unit"] = json!(JIANGHAN);
-    app.post(&jiangan, "/api/v1/cases", &other)
+    app.post(Some(&jiangan), "/api/v1/cases", &other)
         .await?
         .refused(403, "forbidden")?;
 
     // fixed: reported, version 1, the ID number in full on the single case
-    let a = app.post(&jiangan, "/api/v1/cases", &body).await?;
+    let a = app.post(Some(&jiangan), "/api/v1/cases", &body).await?;
     let case = a.ok(201)?;
     ensure!(case["version"] == 1, "{case}");
     ensure!(case["classification"] == "suspected", "{case}");
@@ -373,28 +138,28 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
     ensure!(case["history"] == json!([]), "{case}");
     ensure!(a.etag == "\"1\"", "etag {}", a.etag);
     // the same id again
-    app.post(&jiangan, "/api/v1/cases", &body)
+    app.post(Some(&jiangan), "/api/v1/cases", &body)
         .await?
         .refused(409, "conflict")?;
 
     let events = "/api/v1/cases/JA-001/events";
     // confirmed before onset: the rule, on the request's field
     app.post(
-        &jiangan,
+        Some(&jiangan),
         events,
         &json!({"expected_version": 1, "event": "confirm", "date": "2020-01-19"}),
     )
     .await?
     .broke("date", "confirmation_before_onset")?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         events,
         &json!({"expected_version": 1, "event": "promote", "date": "2020-01-23"}),
     )
     .await?
     .invalid("event")?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         events,
         &json!({"event": "confirm", "date": "2020-01-23"}),
     )
@@ -402,7 +167,7 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
     .invalid("expected_version")?;
     let confirmed = app
         .post(
-            &jiangan,
+            Some(&jiangan),
             events,
             &json!({"expected_version": 1, "event": "confirm", "date": "2020-01-23"}),
         )
@@ -421,27 +186,27 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
 
     // someone else's edit on version 1: a conflict, nothing written
     app.post(
-        &jiangan,
+        Some(&jiangan),
         events,
         &json!({"expected_version": 1, "event": "set_severity", "date": "2020-01-24", "severity": "severe"}),
     )
     .await?
     .refused(409, "conflict")?;
-    let now = app.get(&jiangan, "/api/v1/cases/JA-001").await?;
+    let now = app.get(Some(&jiangan), "/api/v1/cases/JA-001").await?;
     ensure!(now.ok(200)?["version"] == 2, "{}", now.text);
     ensure!(now.body["severity"].is_null(), "{}", now.text);
     ensure!(now.etag == "\"2\"", "etag {}", now.etag);
 
     // confirmed → excluded only through a revision
     app.post(
-        &jiangan,
+        Some(&jiangan),
         events,
         &json!({"expected_version": 2, "event": "exclude", "date": "2020-01-24"}),
     )
     .await?
     .broke("event", "revision_required")?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         events,
         &json!({"expected_version": 2, "event": "revise", "to": "excluded", "date": "2020-01-24", "reason": " "}),
     )
@@ -477,7 +242,7 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
     // dead is final, and a dead case cannot recover
     let died = app
         .post(
-            &jiangan,
+            Some(&jiangan),
             events,
             &json!({"expected_version": 3, "event": "die", "date": "2020-01-30"}),
         )
@@ -488,20 +253,20 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
         "{d}"
     );
     app.post(
-        &jiangan,
+        Some(&jiangan),
         events,
         &json!({"expected_version": 4, "event": "discharge", "date": "2020-02-01"}),
     )
     .await?
     .broke("event", "dead_cannot_recover")?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         events,
         &json!({"expected_version": 4, "event": "admit", "date": "2020-02-01", "facility_region": JIANGAN, "facility_name": "金银潭医院"}),
     )
     .await?
     .broke("event", "dead_is_final")?;
-    let history = app.get(&jiangan, "/api/v1/cases/JA-001").await?;
+    let history = app.get(Some(&jiangan), "/api/v1/cases/JA-001").await?;
     let h = history.ok(200)?;
     let kinds: Vec<&str> = h["history"]
         .as_array()
@@ -523,15 +288,15 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
     known["place_of_exposure"] = json!("travel from Wuhan");
     let mut bad = known.clone();
     bad["outcome_date"] = json!("2020-01-19");
-    app.post(&jiangan, "/api/v1/cases", &bad)
+    app.post(Some(&jiangan), "/api/v1/cases", &bad)
         .await?
         .broke("outcome_date", "discharge_before_admission")?;
     let mut bad = known.clone();
     bad["facility_name"] = Value::Null;
-    app.post(&jiangan, "/api/v1/cases", &bad)
+    app.post(Some(&jiangan), "/api/v1/cases", &bad)
         .await?
         .invalid("facility_name")?;
-    let k = app.post(&jiangan, "/api/v1/cases", &known).await?;
+    let k = app.post(Some(&jiangan), "/api/v1/cases", &known).await?;
     let k = k.ok(201)?;
     ensure!(k["version"] == 5, "{k}");
     ensure!(
@@ -543,7 +308,7 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
     ensure!(k["place_of_exposure"] == "travel from Wuhan", "{k}");
 
     // the list: a page at a time, ID numbers masked
-    let page = app.get(&jiangan, "/api/v1/cases?limit=1").await?;
+    let page = app.get(Some(&jiangan), "/api/v1/cases?limit=1").await?;
     let p = page.ok(200)?;
     ensure!(ids(&p["cases"], "id") == ["JA-001"], "{p}");
     ensure!(p["next"] == "JA-001", "{p}");
@@ -555,30 +320,30 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
         page.text
     );
     let page = app
-        .get(&jiangan, "/api/v1/cases?limit=1&after=JA-001")
+        .get(Some(&jiangan), "/api/v1/cases?limit=1&after=JA-001")
         .await?;
     let p = page.ok(200)?;
     ensure!(ids(&p["cases"], "id") == ["JA-002"], "{p}");
     let page = app
-        .get(&jiangan, "/api/v1/cases?limit=5&after=JA-002")
+        .get(Some(&jiangan), "/api/v1/cases?limit=5&after=JA-002")
         .await?;
     let p = page.ok(200)?;
     ensure!(p["cases"] == json!([]) && p["next"].is_null(), "{p}");
     let confirmed = app
         .get(
-            &jiangan,
+            Some(&jiangan),
             "/api/v1/cases?classification=confirmed&reported_from=2020-01-21",
         )
         .await?;
     let c = confirmed.ok(200)?;
     ensure!(ids(&c["cases"], "id") == ["JA-001"], "{c}");
-    app.get(&jiangan, "/api/v1/cases?classification=probable")
+    app.get(Some(&jiangan), "/api/v1/cases?classification=probable")
         .await?
         .invalid("classification")?;
-    app.get(&jiangan, "/api/v1/cases?reported_from=yesterday")
+    app.get(Some(&jiangan), "/api/v1/cases?reported_from=yesterday")
         .await?
         .invalid("reported_from")?;
-    app.get(&jiangan, "/api/v1/cases?limit=0")
+    app.get(Some(&jiangan), "/api/v1/cases?limit=0")
         .await?
         .invalid("limit")?;
     Ok(app)
@@ -594,12 +359,12 @@ async fn counties_see_the_cases_they_host_or_report(app: TestApp) -> Result<Test
     // lives in 江汉, reported by 江岸
     let mut across = case_json("X-1", JIANGHAN, JIANGAN, "2020-01-20", "2020-01-22");
     across["id_number"] = json!(id_number("42010319900101003")?);
-    app.post(&jiangan, "/api/v1/cases", &across)
+    app.post(Some(&jiangan), "/api/v1/cases", &across)
         .await?
         .ok(201)?;
     // 江岸's own
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/cases",
         &case_json("A-1", JIANGAN, JIANGAN, "2020-01-20", "2020-01-22"),
     )
@@ -607,22 +372,22 @@ async fn counties_see_the_cases_they_host_or_report(app: TestApp) -> Result<Test
     .ok(201)?;
 
     for token in [&jiangan, &jianghan] {
-        let a = app.get(token, "/api/v1/cases/X-1").await?;
+        let a = app.get(Some(token), "/api/v1/cases/X-1").await?;
         let c = a.ok(200)?;
         ensure!(c["person"]["name"] == "病例X-1", "{c}");
         ensure!(c["person"]["region_code"] == JIANGHAN, "{c}");
         ensure!(c["reporting_unit"] == JIANGAN, "{c}");
     }
-    app.get(&jianghan, "/api/v1/cases/A-1")
+    app.get(Some(&jianghan), "/api/v1/cases/A-1")
         .await?
         .refused(404, "not_found")?;
     // the same answer as for a case that does not exist
-    app.get(&jianghan, "/api/v1/cases/NONE")
+    app.get(Some(&jianghan), "/api/v1/cases/NONE")
         .await?
         .refused(404, "not_found")?;
     // nor can it write to it
     app.post(
-        &jianghan,
+        Some(&jianghan),
         "/api/v1/cases/A-1/events",
         &json!({"expected_version": 1, "event": "confirm", "date": "2020-01-23"}),
     )
@@ -630,31 +395,31 @@ async fn counties_see_the_cases_they_host_or_report(app: TestApp) -> Result<Test
     .refused(404, "not_found")?;
     // 江汉 may confirm the case living there
     app.post(
-        &jianghan,
+        Some(&jianghan),
         "/api/v1/cases/X-1/events",
         &json!({"expected_version": 1, "event": "confirm", "date": "2020-01-23"}),
     )
     .await?
     .ok(200)?;
 
-    let list = app.get(&jianghan, "/api/v1/cases").await?;
+    let list = app.get(Some(&jianghan), "/api/v1/cases").await?;
     ensure!(
         ids(&list.ok(200)?["cases"], "id") == ["X-1"],
         "{}",
         list.text
     );
-    let list = app.get(&jiangan, "/api/v1/cases").await?;
+    let list = app.get(Some(&jiangan), "/api/v1/cases").await?;
     ensure!(
         ids(&list.ok(200)?["cases"], "id") == ["A-1", "X-1"],
         "{}",
         list.text
     );
     // another county's subtree is forbidden
-    app.get(&jianghan, &format!("/api/v1/cases?region={JIANGAN}"))
+    app.get(Some(&jianghan), &format!("/api/v1/cases?region={JIANGAN}"))
         .await?
         .refused(403, "forbidden")?;
     // the public sees no line list; nobody without a token
-    app.get(&public, "/api/v1/cases/X-1")
+    app.get(Some(&public), "/api/v1/cases/X-1")
         .await?
         .refused(403, "forbidden")?;
     let anon = app.send(app.http.get(app.url("/api/v1/cases/X-1"))).await?;
@@ -688,7 +453,7 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
     let jiangan = app.user("jiangan.cdc", Role::County, JIANGAN).await?;
     let other = app.user("qiaokou.cdc", Role::County, QIAOKOU).await?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/cases",
         &case_json("A", JIANGAN, JIANGAN, "2020-01-20", "2020-01-22"),
     )
@@ -699,32 +464,32 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
     let good = contact_json("K1", JIANGAN, "A", "2020-01-24");
     let mut bad = good.clone();
     bad["links"][0]["exposure"] = json!("telepathy");
-    app.post(&jiangan, "/api/v1/contacts", &bad)
+    app.post(Some(&jiangan), "/api/v1/contacts", &bad)
         .await?
         .invalid("links[0].exposure")?;
     let mut bad = good.clone();
     bad["links"][0]["last_exposure_date"] = json!("2020-02-30");
-    app.post(&jiangan, "/api/v1/contacts", &bad)
+    app.post(Some(&jiangan), "/api/v1/contacts", &bad)
         .await?
         .invalid("links[0].last_exposure_date")?;
     let mut bad = good.clone();
     bad["links"] = json!([]);
-    app.post(&jiangan, "/api/v1/contacts", &bad)
+    app.post(Some(&jiangan), "/api/v1/contacts", &bad)
         .await?
         .broke("links", "no_links")?;
     let mut bad = good.clone();
     bad["links"][0]["source_case_id"] = json!("NOPE");
-    app.post(&jiangan, "/api/v1/contacts", &bad)
+    app.post(Some(&jiangan), "/api/v1/contacts", &bad)
         .await?
         .invalid("links")?;
     let mut bad = good.clone();
     bad["place"] = json!("centralised");
-    app.post(&jiangan, "/api/v1/contacts", &bad)
+    app.post(Some(&jiangan), "/api/v1/contacts", &bad)
         .await?
         .invalid("site")?;
 
     // registered on the 24th, last exposed the 24th: released on 7 February
-    let k1 = app.post(&jiangan, "/api/v1/contacts", &good).await?;
+    let k1 = app.post(Some(&jiangan), "/api/v1/contacts", &good).await?;
     let k = k1.ok(201)?;
     ensure!(k["release_date"] == "2020-02-07", "{k}");
     ensure!(k["observation_days"] == 14, "{k}");
@@ -734,10 +499,10 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
     let mut k2 = contact_json("K2", JIANGAN, "A", "2020-01-24");
     k2["place"] = json!("centralised");
     k2["site"] = json!("江岸区集中隔离点1号");
-    let k2 = app.post(&jiangan, "/api/v1/contacts", &k2).await?;
+    let k2 = app.post(Some(&jiangan), "/api/v1/contacts", &k2).await?;
     ensure!(k2.ok(201)?["site"] == "江岸区集中隔离点1号", "{}", k2.text);
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/contacts",
         &contact_json("K3", JIANGAN, "A", "2020-01-24"),
     )
@@ -752,33 +517,37 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
         ("K2", not_reached("2020-01-25")),
         ("K3", follow_up("2020-01-25", 36.4, &[])),
     ] {
-        app.post(&jiangan, &fu(id), &body).await?.ok(200)?;
+        app.post(Some(&jiangan), &fu(id), &body).await?.ok(200)?;
     }
     app.post(
-        &jiangan,
+        Some(&jiangan),
         &fu("K1"),
         &json!({"date": "2020-01-27", "reached": true}),
     )
     .await?
     .invalid("temperature")?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         &fu("K1"),
         &follow_up("2020-01-27", 36.5, &["hiccups"]),
     )
     .await?
     .invalid("symptoms[0]")?;
     // the release day is not observed
-    app.post(&jiangan, &fu("K1"), &follow_up("2020-02-07", 36.5, &[]))
-        .await?
-        .broke("date", "outside_observation")?;
+    app.post(
+        Some(&jiangan),
+        &fu("K1"),
+        &follow_up("2020-02-07", 36.5, &[]),
+    )
+    .await?
+    .broke("date", "outside_observation")?;
     // a stale version, when one is given
     let mut stale = follow_up("2020-01-27", 36.5, &[]);
     stale["expected_version"] = json!(1);
-    app.post(&jiangan, &fu("K1"), &stale)
+    app.post(Some(&jiangan), &fu("K1"), &stale)
         .await?
         .refused(409, "conflict")?;
-    let k1 = app.get(&jiangan, "/api/v1/contacts/K1").await?;
+    let k1 = app.get(Some(&jiangan), "/api/v1/contacts/K1").await?;
     let k = k1.ok(200)?;
     ensure!(k["version"] == 3, "{k}");
     let days: Vec<&str> = k["follow_ups"]
@@ -790,7 +559,7 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
 
     // due on the 26th: K2 (flagged: not reached the 24th nor the 25th) and K3
     let due = app
-        .get(&jiangan, "/api/v1/follow-ups/due?date=2020-01-26")
+        .get(Some(&jiangan), "/api/v1/follow-ups/due?date=2020-01-26")
         .await?;
     let d = due.ok(200)?;
     ensure!(ids(&d["contacts"], "id") == ["K2", "K3"], "{d}");
@@ -807,13 +576,13 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
     // released contacts are off the list on their release day
     let due = app
         .get(
-            &jiangan,
+            Some(&jiangan),
             &format!("/api/v1/follow-ups/due?region={JIANGAN}&date=2020-02-07"),
         )
         .await?;
     ensure!(due.ok(200)?["contacts"] == json!([]), "{}", due.text);
     let due = app
-        .get(&jiangan, "/api/v1/follow-ups/due?date=2020-02-06")
+        .get(Some(&jiangan), "/api/v1/follow-ups/due?date=2020-02-06")
         .await?;
     ensure!(
         ids(&due.ok(200)?["contacts"], "id") == ["K1", "K2", "K3"],
@@ -822,14 +591,17 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
     );
     // another county sees none of them
     let due = app
-        .get(&other, "/api/v1/follow-ups/due?date=2020-01-26")
+        .get(Some(&other), "/api/v1/follow-ups/due?date=2020-01-26")
         .await?;
     ensure!(due.ok(200)?["contacts"] == json!([]), "{}", due.text);
-    app.get(&other, "/api/v1/contacts/K1")
+    app.get(Some(&other), "/api/v1/contacts/K1")
         .await?
         .refused(404, "not_found")?;
     let observed = app
-        .get(&jiangan, "/api/v1/contacts?observed_on=2020-01-26&limit=2")
+        .get(
+            Some(&jiangan),
+            "/api/v1/contacts?observed_on=2020-01-26&limit=2",
+        )
         .await?;
     let o = observed.ok(200)?;
     ensure!(
@@ -839,7 +611,7 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
 
     // a new link moves the release day
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/cases",
         &case_json("B", JIANGAN, JIANGAN, "2020-01-25", "2020-01-27"),
     )
@@ -847,7 +619,7 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
     .ok(201)?;
     let linked = app
         .post(
-            &jiangan,
+            Some(&jiangan),
             "/api/v1/contacts/K1/links",
             &json!({"source_case_id": "B", "exposure": "work", "last_exposure_date": "2020-01-27"}),
         )
@@ -858,14 +630,14 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
 
     // K2 has no fever: not converted; K3 with fever is, in one step
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/contacts/K2/convert",
         &json!({"case_id": "A-K2", "report_date": "2020-01-26"}),
     )
     .await?
     .broke("case_id", "no_fever_or_symptoms")?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         &fu("K3"),
         &follow_up("2020-01-27", 38.2, &["cough"]),
     )
@@ -873,7 +645,7 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
     .ok(200)?;
     let converted = app
         .post(
-            &jiangan,
+            Some(&jiangan),
             "/api/v1/contacts/K3/convert",
             &json!({"case_id": "A-K3", "report_date": "2020-01-27"}),
         )
@@ -889,14 +661,16 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
     ensure!(c["contact"]["status"] == "converted", "{c}");
     // once only
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/contacts/K3/convert",
         &json!({"case_id": "A-K3b", "report_date": "2020-01-27"}),
     )
     .await?
     .broke("case_id", "already_converted")?;
     // the link is kept: the chain of A reaches the new case
-    let chain = app.get(&jiangan, "/api/v1/cases/A/chain?depth=1").await?;
+    let chain = app
+        .get(Some(&jiangan), "/api/v1/cases/A/chain?depth=1")
+        .await?;
     let ch = chain.ok(200)?;
     let edges: BTreeSet<String> = ch["edges"]
         .as_array()
@@ -916,7 +690,7 @@ async fn contacts_follow_ups_due_list_and_conversion(app: TestApp) -> Result<Tes
     ensure!(ids(&ch["nodes"], "id").contains(&"A-K3".to_owned()), "{ch}");
     // the converted contact is no longer due
     let due = app
-        .get(&jiangan, "/api/v1/follow-ups/due?date=2020-01-28")
+        .get(Some(&jiangan), "/api/v1/follow-ups/due?date=2020-01-28")
         .await?;
     ensure!(
         !ids(&due.ok(200)?["contacts"], "id").contains(&"K3".to_owned()),
@@ -960,7 +734,9 @@ async fn chains_on_a_hand_drawn_graph(app: TestApp) -> Result<TestApp> {
         body["source_case_ids"] = json!(sources);
         body["id_number"] = json!(id_number(&format!("4201021980010100{n}"))?);
         body["phone"] = json!(format!("1390000000{n}"));
-        app.post(&wuhan, "/api/v1/cases", &body).await?.ok(201)?;
+        app.post(Some(&wuhan), "/api/v1/cases", &body)
+            .await?
+            .ok(201)?;
     }
     for (id, home, source, last) in [
         ("K1", JIANGAN, "A", "2020-01-02"),
@@ -968,7 +744,7 @@ async fn chains_on_a_hand_drawn_graph(app: TestApp) -> Result<TestApp> {
         ("K3", JIANGHAN, "C", "2020-01-07"),
     ] {
         app.post(
-            &wuhan,
+            Some(&wuhan),
             "/api/v1/contacts",
             &contact_json(id, home, source, last),
         )
@@ -994,12 +770,16 @@ async fn chains_on_a_hand_drawn_graph(app: TestApp) -> Result<TestApp> {
         v
     };
 
-    let one = app.get(&wuhan, "/api/v1/cases/B/chain?depth=1").await?;
+    let one = app
+        .get(Some(&wuhan), "/api/v1/cases/B/chain?depth=1")
+        .await?;
     let one = one.ok(200)?;
     ensure!(ids(&one["nodes"], "id") == ["A", "B", "D"], "{one}");
     ensure!(edges(one) == ["A->B", "B->D"], "{one}");
     ensure!(one["depth"] == 1 && one["root"] == "B", "{one}");
-    let two = app.get(&wuhan, "/api/v1/cases/B/chain?depth=2").await?;
+    let two = app
+        .get(Some(&wuhan), "/api/v1/cases/B/chain?depth=2")
+        .await?;
     let two = two.ok(200)?;
     ensure!(
         ids(&two["nodes"], "id") == ["A", "B", "C", "D", "E", "K1", "K2"],
@@ -1039,7 +819,9 @@ async fn chains_on_a_hand_drawn_graph(app: TestApp) -> Result<TestApp> {
     );
 
     // E's source chain back to the index case, its generation; the whole cluster
-    let e = app.get(&wuhan, "/api/v1/cases/E/chain?depth=0").await?;
+    let e = app
+        .get(Some(&wuhan), "/api/v1/cases/E/chain?depth=0")
+        .await?;
     let e = e.ok(200)?;
     ensure!(e["source_chain"] == json!(["E", "D", "B", "A"]), "{e}");
     ensure!(e["generation"] == 3 && e["cycle"] == false, "{e}");
@@ -1050,21 +832,21 @@ async fn chains_on_a_hand_drawn_graph(app: TestApp) -> Result<TestApp> {
     );
     ensure!(c["index_cases"] == json!(["A"]), "{e}");
     ensure!(c["regions"] == json!([JIANGAN, JIANGHAN, QIAOKOU]), "{e}");
-    let all = app.get(&wuhan, "/api/v1/cases/A/chain").await?;
+    let all = app.get(Some(&wuhan), "/api/v1/cases/A/chain").await?;
     let all = all.ok(200)?;
     ensure!(all["depth"].is_null(), "{all}");
     ensure!(ids(&all["nodes"], "id").len() == 8, "{all}");
     ensure!(node(all, "E")["generation"] == 3, "{all}");
-    let alone = app.get(&wuhan, "/api/v1/cases/F/cluster").await?;
+    let alone = app.get(Some(&wuhan), "/api/v1/cases/F/cluster").await?;
     ensure!(alone.ok(200)?["size"] == 1, "{}", alone.text);
-    let clusters = app.get(&wuhan, "/api/v1/clusters?min_size=2").await?;
+    let clusters = app.get(Some(&wuhan), "/api/v1/clusters?min_size=2").await?;
     let sizes: Vec<Value> = clusters
         .ok(200)?
         .as_array()
         .map(|a| a.iter().map(|c| c["size"].clone()).collect())
         .unwrap_or_default();
     ensure!(sizes == [json!(8)], "{}", clusters.text);
-    let top = app.get(&wuhan, "/api/v1/spreaders?limit=2").await?;
+    let top = app.get(Some(&wuhan), "/api/v1/spreaders?limit=2").await?;
     ensure!(
         top.ok(200)?
             == &json!([{"case_id": "A", "infectees": 3}, {"case_id": "D", "infectees": 2}]),
@@ -1073,7 +855,9 @@ async fn chains_on_a_hand_drawn_graph(app: TestApp) -> Result<TestApp> {
     );
 
     // 江岸 sees 硚口's D in B's chain, without personal data
-    let seen = app.get(&jiangan, "/api/v1/cases/B/chain?depth=1").await?;
+    let seen = app
+        .get(Some(&jiangan), "/api/v1/cases/B/chain?depth=1")
+        .await?;
     let s = seen.ok(200)?;
     let d = node(s, "D");
     ensure!(d["visible"] == false, "{s}");
@@ -1104,20 +888,20 @@ async fn chains_on_a_hand_drawn_graph(app: TestApp) -> Result<TestApp> {
         );
     }
     // …and cannot start from E, nor see D's spreading
-    app.get(&jiangan, "/api/v1/cases/E/chain?depth=1")
+    app.get(Some(&jiangan), "/api/v1/cases/E/chain?depth=1")
         .await?
         .refused(404, "not_found")?;
-    let top = app.get(&jiangan, "/api/v1/spreaders").await?;
+    let top = app.get(Some(&jiangan), "/api/v1/spreaders").await?;
     let top = top.ok(200)?;
     ensure!(top[0] == json!({"case_id": "A", "infectees": 3}), "{top}");
     ensure!(!ids(top, "case_id").contains(&"D".to_owned()), "{top}");
-    app.get(&jiangan, "/api/v1/cases/B/chain?depth=x")
+    app.get(Some(&jiangan), "/api/v1/cases/B/chain?depth=x")
         .await?
         .refused(422, "invalid")?;
 
     // DOT and GraphML for analysts: ids, never names
     let dot = app
-        .get(&jiangan, "/api/v1/cases/B/chain.dot?depth=1")
+        .get(Some(&jiangan), "/api/v1/cases/B/chain.dot?depth=1")
         .await?;
     dot.ok(200)?;
     ensure!(
@@ -1129,7 +913,7 @@ async fn chains_on_a_hand_drawn_graph(app: TestApp) -> Result<TestApp> {
     ensure!(dot.text.contains("\"A\" -> \"B\""), "{}", dot.text);
     ensure!(!dot.text.contains("病例"), "{}", dot.text);
     let graphml = app
-        .get(&jiangan, "/api/v1/cases/B/chain.graphml?depth=1")
+        .get(Some(&jiangan), "/api/v1/cases/B/chain.graphml?depth=1")
         .await?;
     graphml.ok(200)?;
     ensure!(
@@ -1143,7 +927,7 @@ async fn chains_on_a_hand_drawn_graph(app: TestApp) -> Result<TestApp> {
         graphml.text
     );
     ensure!(!graphml.text.contains("病例"), "{}", graphml.text);
-    app.get(&jiangan, "/api/v1/cases/E/chain.dot")
+    app.get(Some(&jiangan), "/api/v1/cases/E/chain.dot")
         .await?
         .refused(404, "not_found")?;
     Ok(app)
@@ -1155,7 +939,7 @@ async fn candidate_pairs_are_reviewed_and_merged(app: TestApp) -> Result<TestApp
     let jiangan = app.user("jiangan.cdc", Role::County, JIANGAN).await?;
     let qiaokou = app.user("qiaokou.cdc", Role::County, QIAOKOU).await?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/cases",
         &case_json("A", JIANGAN, JIANGAN, "2020-01-01", "2020-01-02"),
     )
@@ -1164,13 +948,19 @@ async fn candidate_pairs_are_reviewed_and_merged(app: TestApp) -> Result<TestApp
     let mut c = case_json("C", JIANGAN, JIANGAN, "2020-01-01", "2020-01-02");
     c["name"] = json!("王芳");
     c["phone"] = json!("13800138000");
-    app.post(&jiangan, "/api/v1/cases", &c).await?.ok(201)?;
+    app.post(Some(&jiangan), "/api/v1/cases", &c)
+        .await?
+        .ok(201)?;
     let mut k = contact_json("K", JIANGAN, "A", "2020-01-02");
     k["name"] = json!("王 芳");
     k["phone"] = json!("13800138000");
-    app.post(&jiangan, "/api/v1/contacts", &k).await?.ok(201)?;
+    app.post(Some(&jiangan), "/api/v1/contacts", &k)
+        .await?
+        .ok(201)?;
 
-    let list = app.get(&jiangan, "/api/v1/persons/candidates").await?;
+    let list = app
+        .get(Some(&jiangan), "/api/v1/persons/candidates")
+        .await?;
     let l = list.ok(200)?;
     ensure!(l.as_array().map_or(0, Vec::len) == 1, "{l}");
     let pair = &l[0];
@@ -1186,32 +976,34 @@ async fn candidate_pairs_are_reviewed_and_merged(app: TestApp) -> Result<TestApp
     );
     let id = pair["id"].as_i64().ok_or_else(|| anyhow!("no id: {l}"))?;
     // another county has nothing to review, and may not decide
-    let none = app.get(&qiaokou, "/api/v1/persons/candidates").await?;
+    let none = app
+        .get(Some(&qiaokou), "/api/v1/persons/candidates")
+        .await?;
     ensure!(none.ok(200)? == &json!([]), "{}", none.text);
     let path = format!("/api/v1/persons/candidates/{id}");
     let refused = app
-        .post(&qiaokou, &path, &json!({"decision": "merged"}))
+        .post(Some(&qiaokou), &path, &json!({"decision": "merged"}))
         .await?;
     ensure!(
         [403, 404].contains(&refused.status.as_u16()),
         "{}",
         refused.text
     );
-    app.post(&jiangan, &path, &json!({"decision": "maybe"}))
+    app.post(Some(&jiangan), &path, &json!({"decision": "maybe"}))
         .await?
         .invalid("decision")?;
-    app.post(&jiangan, &path, &json!({"decision": "pending"}))
+    app.post(Some(&jiangan), &path, &json!({"decision": "pending"}))
         .await?
         .invalid("decision")?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/persons/candidates/x",
         &json!({"decision": "merged"}),
     )
     .await?
     .invalid("id")?;
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/persons/candidates/999999",
         &json!({"decision": "merged"}),
     )
@@ -1219,7 +1011,7 @@ async fn candidate_pairs_are_reviewed_and_merged(app: TestApp) -> Result<TestApp
     .refused(404, "not_found")?;
 
     let merged = app
-        .post(&jiangan, &path, &json!({"decision": "merged"}))
+        .post(Some(&jiangan), &path, &json!({"decision": "merged"}))
         .await?;
     let m = merged.ok(200)?;
     ensure!(
@@ -1227,20 +1019,22 @@ async fn candidate_pairs_are_reviewed_and_merged(app: TestApp) -> Result<TestApp
         "{m}"
     );
     ensure!(m["b"]["merged_into"] == m["a"]["id"], "{m}");
-    let pending = app.get(&jiangan, "/api/v1/persons/candidates").await?;
+    let pending = app
+        .get(Some(&jiangan), "/api/v1/persons/candidates")
+        .await?;
     ensure!(pending.ok(200)? == &json!([]), "{}", pending.text);
     let all = app
-        .get(&jiangan, "/api/v1/persons/candidates?status=all")
+        .get(Some(&jiangan), "/api/v1/persons/candidates?status=all")
         .await?;
     ensure!(
         all.ok(200)?.as_array().map_or(0, Vec::len) == 1,
         "{}",
         all.text
     );
-    app.get(&jiangan, "/api/v1/persons/candidates?status=maybe")
+    app.get(Some(&jiangan), "/api/v1/persons/candidates?status=maybe")
         .await?
         .invalid("status")?;
-    app.post(&jiangan, &path, &json!({"decision": "distinct"}))
+    app.post(Some(&jiangan), &path, &json!({"decision": "distinct"}))
         .await?
         .refused(409, "conflict")?;
     Ok(app)
@@ -1251,10 +1045,12 @@ async fn line_list_figures_beside_the_reports(app: TestApp) -> Result<TestApp> {
     let jiangan = app.user("jiangan.cdc", Role::County, JIANGAN).await?;
     let mut body = case_json("A", JIANGAN, JIANGAN, "2020-01-20", "2020-01-22");
     body["confirmation_date"] = json!("2020-01-23");
-    app.post(&jiangan, "/api/v1/cases", &body).await?.ok(201)?;
+    app.post(Some(&jiangan), "/api/v1/cases", &body)
+        .await?
+        .ok(201)?;
     // the report of the 23rd says 0 new confirmed
     app.post(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/reports",
         &json!({"form": "epidemic", "region_code": JIANGAN, "date": "2020-01-23", "zero": true}),
     )
@@ -1263,7 +1059,7 @@ async fn line_list_figures_beside_the_reports(app: TestApp) -> Result<TestApp> {
 
     let f = app
         .get(
-            &jiangan,
+            Some(&jiangan),
             "/api/v1/line-list/figures?from=2020-01-22&to=2020-01-23",
         )
         .await?;
@@ -1277,7 +1073,7 @@ async fn line_list_figures_beside_the_reports(app: TestApp) -> Result<TestApp> {
     ensure!(f["days"][1]["values"]["new_confirmed"] == 1, "{f}");
     let m = app
         .get(
-            &jiangan,
+            Some(&jiangan),
             &format!("/api/v1/line-list/mismatches?region={JIANGAN}&from=2020-01-23&to=2020-01-23"),
         )
         .await?;
@@ -1293,13 +1089,13 @@ async fn line_list_figures_beside_the_reports(app: TestApp) -> Result<TestApp> {
         "{m}"
     );
     app.get(
-        &jiangan,
+        Some(&jiangan),
         "/api/v1/line-list/figures?from=2020-01-24&to=2020-01-23",
     )
     .await?
     .invalid("from")?;
     app.get(
-        &jiangan,
+        Some(&jiangan),
         &format!("/api/v1/line-list/figures?region={JIANGHAN}"),
     )
     .await?

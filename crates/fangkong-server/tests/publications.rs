@@ -4,149 +4,22 @@
 //! on SQLite and on PostgreSQL (skipped, loudly, when no PostgreSQL server
 //! can be reached outside CI).
 
-use std::sync::Arc;
+#[macro_use]
+mod common;
 
-use anyhow::{anyhow, ensure, Context, Result};
+use common::{run, Engine, TestApp};
+
+use anyhow::{anyhow, ensure, Result};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 use fangkong_domain::user::Role;
-use fangkong_server::{serve, AppState};
 use fangkong_service::reports::FiledValues;
-use fangkong_service::{Principal, Service, Settings};
-use fangkong_store::Store;
 
-#[derive(Debug, Clone, Copy)]
-enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-struct TestApp {
-    base: String,
-    http: reqwest::Client,
-    service: Arc<Service>,
-    system: Principal,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-const PASSWORD: &str = "correct horse battery";
 const DAY: &str = "2020-01-25";
 
-async fn spawn_app(engine: Engine) -> Result<Option<TestApp>> {
-    let (store, dir): (Arc<dyn Store>, _) = match engine {
-        Engine::Sqlite => {
-            let dir = tempfile::tempdir()?;
-            let url = format!("sqlite://{}", dir.path().join("t.db").display());
-            (
-                Arc::new(fangkong_store_sqlite::SqliteStore::connect(&url).await?),
-                Some(dir),
-            )
-        }
-        Engine::Postgres => {
-            let Some(url) = fangkong_store_postgres::testing::fresh_database().await else {
-                return Ok(None);
-            };
-            (
-                Arc::new(fangkong_store_postgres::PgStore::connect(&url).await?),
-                None,
-            )
-        }
-    };
-    let service = Arc::new(Service::open(store, Settings::default()).await?);
-    let system = service.system().await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState {
-        service: service.clone(),
-    };
-    let server = tokio::spawn(serve(listener, state, async {
-        let _ = rx.await;
-    }));
-    Ok(Some(TestApp {
-        base,
-        http: reqwest::Client::new(),
-        service,
-        system,
-        shutdown: Some(tx),
-        server: Some(server),
-        _dir: dir,
-    }))
-}
-
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    text: String,
-}
-
-impl Answer {
-    fn ok(&self, status: u16) -> Result<&Value> {
-        ensure!(
-            self.status.as_u16() == status,
-            "expected {status}, got {}: {}",
-            self.status,
-            self.text
-        );
-        Ok(&self.body)
-    }
-
-    fn refused(&self, status: u16, code: &str) -> Result<&Value> {
-        self.ok(status)?;
-        ensure!(
-            self.body["error"]["code"] == code,
-            "expected {code}: {}",
-            self.text
-        );
-        Ok(&self.body)
-    }
-}
-
 impl TestApp {
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Answer> {
-        let res = req.send().await?;
-        let status = res.status();
-        let text = res.text().await?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Answer { status, body, text })
-    }
-
-    async fn get(&self, path: &str) -> Result<Answer> {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn post(&self, token: Option<&str>, path: &str, body: &Value) -> Result<Answer> {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        self.send(req).await
-    }
-
-    /// A user of `role` at `region`, logged in: the token.
-    async fn user(&self, username: &str, role: Role, region: &str) -> Result<String> {
-        self.service
-            .add_user(&self.system, username, username, role, region, PASSWORD)
-            .await?;
-        let a = self
-            .post(
-                None,
-                "/api/v1/sessions",
-                &json!({"username": username, "password": PASSWORD}),
-            )
-            .await?;
-        a.ok(201)?["token"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("no token: {}", a.text))
-    }
-
     /// File a county's epidemic report for [`DAY`].
     async fn file(&self, county: &str, confirmed: i64) -> Result<()> {
         let values = [
@@ -173,54 +46,6 @@ impl TestApp {
             .await?;
         Ok(())
     }
-
-    async fn stop(mut self) -> Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await??;
-        }
-        Ok(())
-    }
-}
-
-async fn run<F, Fut>(engine: Engine, scenario: F) -> Result<()>
-where
-    F: FnOnce(TestApp) -> Fut,
-    Fut: std::future::Future<Output = Result<TestApp>>,
-{
-    let Some(app) = spawn_app(engine)
-        .await
-        .with_context(|| format!("starting on {engine:?}"))?
-    else {
-        return Ok(());
-    };
-    let app = scenario(app)
-        .await
-        .with_context(|| format!("on {engine:?}"))?;
-    app.stop().await
-}
-
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() -> anyhow::Result<()> {
-                    super::run(super::Engine::Sqlite, super::$name).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() -> anyhow::Result<()> {
-                    super::run(super::Engine::Postgres, super::$name).await
-                }
-            )*
-        }
-    };
 }
 
 on_both_engines!(
@@ -261,7 +86,10 @@ async fn a_revision_keeps_the_old_version_and_an_erratum(app: TestApp) -> Result
     );
 
     let latest = app
-        .get(&format!("/api/v1/public/releases?date={DAY}&region=420000"))
+        .get(
+            None,
+            &format!("/api/v1/public/releases?date={DAY}&region=420000"),
+        )
         .await?;
     let v1 = latest.ok(200)?;
     ensure!(
@@ -282,7 +110,7 @@ async fn a_revision_keeps_the_old_version_and_an_erratum(app: TestApp) -> Result
         latest.text
     );
     // without a date: the latest day published
-    let nat = app.get("/api/v1/public/releases").await?;
+    let nat = app.get(None, "/api/v1/public/releases").await?;
     let nat = nat.ok(200)?;
     ensure!(
         nat["date"] == DAY && nat["region"]["code"] == "000000",
@@ -293,7 +121,10 @@ async fn a_revision_keeps_the_old_version_and_an_erratum(app: TestApp) -> Result
     // 江岸区 corrects its report: the command sees it at once, the public not yet
     app.file("420102", 20).await?;
     let still = app
-        .get(&format!("/api/v1/public/releases?date={DAY}&region=420000"))
+        .get(
+            None,
+            &format!("/api/v1/public/releases?date={DAY}&region=420000"),
+        )
         .await?;
     ensure!(still.ok(200)?["version"] == 1);
     ensure!(row(&still.body, "420100")?["figures"]["new_confirmed"] == 42);
@@ -336,7 +167,10 @@ async fn a_revision_keeps_the_old_version_and_an_erratum(app: TestApp) -> Result
 
     // the public sees version 2; version 1 still shows the old value
     let latest = app
-        .get(&format!("/api/v1/public/releases?date={DAY}&region=420000"))
+        .get(
+            None,
+            &format!("/api/v1/public/releases?date={DAY}&region=420000"),
+        )
         .await?;
     let v2 = latest.ok(200)?;
     ensure!(
@@ -353,7 +187,7 @@ async fn a_revision_keeps_the_old_version_and_an_erratum(app: TestApp) -> Result
         href == format!("/api/v1/public/releases/{DAY}/420000/versions/1"),
         "{href}"
     );
-    let old = app.get(href).await?;
+    let old = app.get(None, href).await?;
     let old = old.ok(200)?;
     ensure!(old["version"] == 1 && old["latest"] == false, "{old}");
     ensure!(row(old, "420000")?["figures"]["new_confirmed"] == 42);
@@ -361,19 +195,22 @@ async fn a_revision_keeps_the_old_version_and_an_erratum(app: TestApp) -> Result
         .as_str()
         .unwrap_or("")
         .contains("新增确诊病例42例"));
-    app.get(&format!("/api/v1/public/releases/{DAY}/420000/versions/3"))
-        .await?
-        .refused(404, "not_found")?;
+    app.get(
+        None,
+        &format!("/api/v1/public/releases/{DAY}/420000/versions/3"),
+    )
+    .await?
+    .refused(404, "not_found")?;
     // the nation's release is not touched until it is re-published
     let nat = app
-        .get(&format!("/api/v1/public/releases?date={DAY}"))
+        .get(None, &format!("/api/v1/public/releases?date={DAY}"))
         .await?;
     ensure!(nat.ok(200)?["version"] == 1);
     ensure!(row(&nat.body, "420000")?["figures"]["new_confirmed"] == 42);
 
     // the errata list: what changed, when and why
     let list = app
-        .get(&format!("/api/v1/public/errata?from={DAY}&to={DAY}"))
+        .get(None, &format!("/api/v1/public/errata?from={DAY}&to={DAY}"))
         .await?;
     let list = list.ok(200)?;
     let errata = list["errata"].as_array().cloned().unwrap_or_default();
@@ -440,7 +277,10 @@ async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> 
         .ok(201)?;
 
     let release = app
-        .get(&format!("/api/v1/public/releases?date={DAY}&region=420100"))
+        .get(
+            None,
+            &format!("/api/v1/public/releases?date={DAY}&region=420100"),
+        )
         .await?;
     let r = release.ok(200)?;
     ensure!(r["text_zh"].is_null(), "no prose below the provinces: {r}");
@@ -450,9 +290,10 @@ async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> 
     ensure!(row(r, "420100")?["figures"]["new_confirmed"] == 15, "{r}");
 
     let csv = app
-        .get(&format!(
-            "/api/v1/public/open-data.csv?from={DAY}&to={DAY}&level=county"
-        ))
+        .get(
+            None,
+            &format!("/api/v1/public/open-data.csv?from={DAY}&to={DAY}&level=county"),
+        )
         .await?;
     ensure!(csv.status == StatusCode::OK, "{}", csv.text);
     let mut lines = csv.text.lines();
@@ -480,9 +321,10 @@ async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> 
     ensure!(jiangan[col] == "12", "{}", csv.text);
 
     let json = app
-        .get(&format!(
-            "/api/v1/public/open-data.json?from={DAY}&to={DAY}&level=county"
-        ))
+        .get(
+            None,
+            &format!("/api/v1/public/open-data.json?from={DAY}&to={DAY}&level=county"),
+        )
         .await?;
     let j = json.ok(200)?;
     let rows = j["rows"].as_array().cloned().unwrap_or_default();
@@ -514,9 +356,10 @@ async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> 
 
     // provinces are published as they are
     let p = app
-        .get(&format!(
-            "/api/v1/public/open-data.json?from={DAY}&to={DAY}&level=province"
-        ))
+        .get(
+            None,
+            &format!("/api/v1/public/open-data.json?from={DAY}&to={DAY}&level=province"),
+        )
         .await?;
     let p = p.ok(200)?;
     let rows = p["rows"].as_array().cloned().unwrap_or_default();
@@ -528,12 +371,15 @@ async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> 
     ensure!(hubei["figures"]["new_confirmed"] == 15, "{hubei}");
     ensure!(hubei["figures"]["new_suspected"] == 4, "{hubei}");
 
-    app.get("/api/v1/public/open-data.json?level=village")
+    app.get(None, "/api/v1/public/open-data.json?level=village")
         .await?
         .refused(422, "invalid")?;
-    app.get("/api/v1/public/open-data.csv?from=2019-01-01&to=2020-12-31")
-        .await?
-        .refused(422, "invalid")?;
+    app.get(
+        None,
+        "/api/v1/public/open-data.csv?from=2019-01-01&to=2020-12-31",
+    )
+    .await?
+    .refused(422, "invalid")?;
     Ok(app)
 }
 
@@ -569,10 +415,10 @@ async fn only_the_command_levels_publish(app: TestApp) -> Result<TestApp> {
         "{}",
         a.text
     );
-    app.get(&format!("/api/v1/public/releases?date={DAY}"))
+    app.get(None, &format!("/api/v1/public/releases?date={DAY}"))
         .await?
         .refused(404, "not_found")?;
-    let doc = app.get("/api/openapi.json").await?;
+    let doc = app.get(None, "/api/openapi.json").await?;
     let doc = doc.ok(200)?;
     for path in [
         "/api/v1/publications",
