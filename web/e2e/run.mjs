@@ -9,8 +9,13 @@
 // The tests: the public page, sign-in, the zero report on a phone, the
 // dashboard's drill-down, a case entered with an error then fixed (and its
 // events, a stale version refused), the chain view (the graph has the API's
-// nodes), the follow-up list on a phone. They share one demo: the line-list
-// tests add a case and two follow-ups to it, which later tests take in stride.
+// nodes), the follow-up list on a phone, a directive from the province to two
+// cities (one acknowledges and completes it, the other is listed as not
+// completed), a revision published from the dashboard with its reason, and the
+// public page's release version, errata and tip line (too fast, then
+// received; no personal data in any answer). They share one demo: the
+// line-list tests add a case and two follow-ups to it, which later tests take
+// in stride.
 //
 // Prints each test's time, the dashboard's load time (first paint to all
 // charts drawn) and the time of every API call it makes; exits 1 when a test fails.
@@ -161,11 +166,14 @@ await test('public-page', async (use) => {
   assert(/confirmed cases/.test(en), 'the English bulletin is in the DOM: ' + en);
   assert(await page.isVisible('[data-testid="trend-chart"] canvas'), 'the trend chart is drawn');
   assert(await page.isVisible('[data-testid="province-map"] canvas'), 'the map is drawn');
-  assert((await page.locator('a[href*="/api/v1/public/series?format=csv"]').count()) === 1, 'an open-data CSV link');
+  // the published release: its version, the open data built from releases, an errata section
+  assert(Number(await page.getAttribute('[data-testid="release-version"]', 'data-version')) >= 1, 'the release\'s version is shown');
+  assert(await page.isVisible('[data-testid="errata"]'), 'an errata section');
+  assert((await page.locator('a[href*="/api/v1/public/open-data.csv?level=nation"]').count()) === 1, 'an open-data CSV link');
   await shot(page, 'public-zh.png');
   // the downloads are real
-  const csv = await page.evaluate(async () => (await fetch(document.querySelector('a[href*="public/regions?format=csv"]').href)).text());
-  assert(csv.startsWith('region_code,name,date,') && csv.includes('420000,湖北省'), 'the provinces CSV: ' + csv.slice(0, 200));
+  const csv = await page.evaluate(async () => (await fetch(document.querySelector('a[href*="open-data.csv?level=province"]').href)).text());
+  assert(csv.startsWith('date,region_code,name,') && csv.includes('420000,湖北省'), 'the provinces CSV: ' + csv.slice(0, 200));
   bodies.push({ url: 'regions.csv', text: csv });
 
   await switchLanguage(page);
@@ -182,7 +190,7 @@ await test('public-page', async (use) => {
     assert(!id, `no ID number in ${b.url}: ${id && id[0]}`);
     assert(!phone, `no phone number in ${b.url}: ${phone && phone[0]}`);
   }
-  assert(bodies.some((b) => b.url.includes('/api/v1/bulletin')), 'the bulletin was fetched');
+  assert(bodies.some((b) => b.url.includes('/api/v1/public/releases')), 'the release was fetched');
   timings.publicResponses = bodies.length;
 });
 
@@ -537,6 +545,159 @@ await test('follow-up-phone', async (use) => {
   await ready(page);
   assert((await page.textContent('[data-testid="fu-heading"]')).includes('Follow-up due'), 'English list');
   await shot(page, 'follow-up-en.png', { fullPage: false });
+});
+
+
+await test('directives', async (use) => {
+  const page = use(await newPage(DESKTOP));
+  // the province issues a directive to two cities
+  await signIn(page, 'hubei', 'zh');
+  assert(await page.isVisible('[data-testid="home-directives"]'), 'the home page links to the directives');
+  await page.click('nav a[href="/app/directives"]');
+  await page.waitForURL(/\/app\/directives$/);
+  await ready(page);
+  const text = `开展重点场所排查（e2e ${Date.now() % 100000}）`;
+  await page.fill('#dir-text', text);
+  const cal = (await apiGet(page, '/api/v1/calendar')).body;
+  await page.fill('#dir-deadline', `${cal.today}T23:59`);
+  // a directive with no target is refused next to the targets
+  await page.click('[data-testid="dir-submit"]');
+  await page.locator('[data-testid="error-targets"]').filter({ hasText: /./ }).waitFor();
+  await page.check('[data-testid="target-420100"]');
+  await page.check('[data-testid="target-420200"]');
+  await page.click('[data-testid="dir-submit"]');
+  const item = page.locator('[data-testid="directives"] li', { hasText: text });
+  await item.waitFor();
+  const id = (await item.getAttribute('data-testid')).replace('directive-', '');
+  assert((await item.locator('[data-testid="not-acknowledged"]').textContent()).includes('武汉市'), 'Wuhan has not acknowledged yet');
+
+  // the city acknowledges, then completes it with a note
+  await signIn(page, 'wuhan', 'zh');
+  await page.click('[data-testid="home-tasks"]');
+  await page.waitForURL(/\/app\/tasks$/);
+  await ready(page);
+  const task = page.locator(`[data-testid="task-directive-${id}"]`);
+  assert((await task.textContent()).includes(text), 'the directive is in the city\'s tasks');
+  await page.click(`[data-testid="ack-${id}"]`);
+  await page.waitForSelector(`[data-testid="task-directive-${id}"][data-status="acknowledged"]`);
+  await page.fill(`#complete-note-${id}`, '已排查全市重点场所');
+  await page.click(`[data-testid="complete-${id}"]`);
+  await page.waitForFunction((i) => !document.querySelector(`[data-testid="task-directive-${i}"]`), id);
+
+  // the province sees the other city as not completed
+  await signIn(page, 'hubei', 'zh');
+  await page.goto(BASE + '/app/directives');
+  await ready(page);
+  const after = page.locator(`[data-testid="directive-${id}"]`);
+  const notDone = await after.locator('[data-testid="not-completed"]').textContent();
+  assert(notDone.includes('黄石市') && !notDone.includes('武汉市'), 'Huangshi has not completed, Wuhan has: ' + notDone);
+  assert((await after.textContent()).includes('已排查全市重点场所'), 'Wuhan\'s note');
+  await shot(page, 'directives-zh.png', { fullPage: false });
+  await switchLanguage(page);
+  await ready(page);
+  assert((await page.textContent('[data-testid="directives-heading"]')).includes('Directives'), 'English directives');
+  await shot(page, 'directives-en.png', { fullPage: false });
+});
+
+await test('publish-revision', async (use) => {
+  const page = use(await newPage(DESKTOP));
+  await signIn(page, 'hubei', 'zh');
+  const cal = (await apiGet(page, '/api/v1/calendar')).body;
+  // today is not published yet: the dashboard's button publishes version 1
+  await page.goto(BASE + `/app/dashboard?region=420000&date=${cal.today}`);
+  await ready(page);
+  await page.click('[data-testid="publish"]');
+  await page.waitForSelector('[data-testid="publish-status"].ok');
+  // the county files different figures for today; publishing again needs a reason
+  await signIn(page, 'jianghan', 'zh');
+  const filed = await apiPost(page, '/api/v1/reports', {
+    form: 'epidemic', region_code: '420103', date: cal.today,
+    values: { new_confirmed: 97, new_suspected: 3, new_severe: 1, new_deaths: 0, new_recovered: 2, current_severe: 5, current_suspected: 4, current_observation: 120 },
+  });
+  assert(filed.status < 300, 'the county filed: ' + JSON.stringify(filed));
+  await signIn(page, 'hubei', 'zh');
+  await page.goto(BASE + `/app/dashboard?region=420000&date=${cal.today}`);
+  await ready(page);
+  await page.click('[data-testid="publish"]');
+  const reasonErr = page.locator('[data-testid="error-publish-reason"]');
+  await reasonErr.filter({ hasText: /./ }).waitFor();
+  assert(await page.isVisible('#publish-reason'), 'the reason input is shown');
+  await page.fill('#publish-reason', '江汉区补报当日确诊病例');
+  await page.click('[data-testid="publish"]');
+  await page.waitForSelector('[data-testid="publish-status"].ok');
+  assert((await page.textContent('[data-testid="publish-status"]')).includes('第2版'), 'version 2 published');
+});
+
+await test('public-release-and-tip', async (use) => {
+  const page = use(await newPage(DESKTOP));
+  const bodies = [];
+  page.on('response', async (res) => {
+    if (!res.url().startsWith(BASE)) return;
+    const type = res.headers()['content-type'] || '';
+    if (!/json|text|javascript|csv/.test(type)) return;
+    try {
+      bodies.push({ url: res.url(), text: await res.text() });
+    } catch {
+      // no body
+    }
+  });
+  await reset(page);
+  await page.goto(BASE + '/');
+  await page.waitForSelector('[data-testid="tip-form"]');
+  // sent at once: refused as too fast, the message shown
+  await page.fill('#tip-what', '小区内多人发热，未见登记');
+  await page.fill('#tip-region', '江汉区 420103');
+  await page.fill('#tip-contact', '13912345678');
+  await page.click('[data-testid="tip-submit"]');
+  await page.waitForSelector('[data-testid="tip-status"].bad');
+  const refused = await page.textContent('[data-testid="tip-status"]');
+  assert(refused.includes('提交过快'), 'refused as too fast: ' + refused);
+  assert((await page.inputValue('#tip-what')).includes('多人发热'), 'what was typed is kept');
+  // after waiting, accepted and forwarded
+  await page.waitForTimeout(3200);
+  await page.click('[data-testid="tip-submit"]');
+  await page.waitForSelector('[data-testid="tip-status"].ok');
+  const receipt = await page.textContent('[data-testid="tip-status"]');
+  assert(/已转交.+处理/.test(receipt), 'received and forwarded: ' + receipt);
+  await ready(page);
+
+  // the release's version and the errata (the province's revision of today)
+  const version = await page.getAttribute('[data-testid="release-version"]', 'data-version');
+  assert(Number(version) >= 1, 'the release\'s version is shown: ' + version);
+  assert((await page.textContent('[data-testid="release-version"]')).includes('版'), 'the version line');
+  await page.waitForSelector('#errata');
+  const errata = await page.textContent('[data-testid="errata"]');
+  assert(errata.includes('勘误') && errata.includes('江汉区补报当日确诊病例'), 'the errata list the revision and why: ' + errata.slice(0, 300));
+  assert(errata.includes('湖北省'), 'the erratum names the region');
+  await page.locator('#errata').scrollIntoViewIfNeeded();
+  await shot(page, 'public-tip-zh.png', { fullPage: false });
+  await switchLanguage(page);
+  await ready(page);
+  assert((await page.textContent('[data-testid="errata"]')).includes('Errata'), 'English errata');
+  await page.locator('#errata').scrollIntoViewIfNeeded();
+  await shot(page, 'public-tip-en.png', { fullPage: false });
+
+  bodies.push({ url: 'DOM', text: await page.evaluate(() => document.body.innerText) });
+  assert(bodies.some((b) => b.url.includes('/api/v1/tips')), 'the tip\'s answer was checked');
+  for (const b of bodies) {
+    const id = ID_NUMBER.exec(b.text);
+    const phone = PHONE_NUMBER.exec(b.text);
+    assert(!id, `no ID number in ${b.url}: ${id && id[0]}`);
+    assert(!phone, `no phone number in ${b.url}: ${phone && phone[0]}`);
+  }
+
+  // the tip is a task of the responsible unit, with the contact for it alone
+  await signIn(page, 'jianghan', 'zh');
+  const tasks = (await apiGet(page, '/api/v1/tasks')).body.tasks;
+  const tip = tasks.find((x) => x.kind === 'tip' && x.text.includes('多人发热'));
+  assert(tip, 'the tip is in the county\'s tasks');
+  await page.goto(BASE + '/app/tasks');
+  await ready(page);
+  const li = page.locator(`[data-testid="task-tip-${tip.id}"]`);
+  if (tip.contact) assert((await li.textContent()).includes(tip.contact), 'the responsible unit sees the contact');
+  await page.fill(`#handle-note-${tip.id}`, '已上门核实');
+  await page.click(`[data-testid="handle-${tip.id}"]`);
+  await page.waitForFunction((i) => !document.querySelector(`[data-testid="task-tip-${i}"]`), tip.id);
 });
 
 await context.close();

@@ -4,7 +4,10 @@
 //! on a phone, the dashboard's map drill-down, the public page without
 //! personal data, a case entered with an error then fixed and its next
 //! events, a case's transmission chain and a cluster's on the dashboard, the
-//! daily follow-up list on a phone). One demo serves them all. The script
+//! daily follow-up list on a phone, a directive from the province to two
+//! cities acknowledged and completed by one, a revision published from the
+//! dashboard with its reason, the public page's release version, errata and
+//! tip line). One demo serves them all. The script
 //! saves the screenshots linked from README.md
 //! into docs/screenshots/ and prints the dashboard's load time and the time
 //! of each API call it makes.

@@ -3,7 +3,8 @@
 // regions on a map coloured by a chosen measure, click to go down, a way back
 // up; the epidemic curve with Rt and forecast bands; reporting completeness
 // with the missing and late units; open alerts; county risk levels; the
-// largest clusters touching the region, each opening its transmission chain.
+// largest clusters touching the region, each opening its transmission chain;
+// for the command levels, "publish" (the day and region shown, a revision with its reason).
 //
 // Every figure comes from the API in one round of parallel calls; each card
 // shows its own error without holding the others back.
@@ -14,7 +15,8 @@ import { get, session } from '../lib/api.js';
 import { chart, draw, codePrefix, prefetchMap, PALETTE } from '../lib/charts.js';
 import { drawRegionMap } from '../lib/regionmap.js';
 import { t, tOr, fmtNumber, fmtSigned, fmtPercent, fmtDateTime } from '../i18n/index.js';
-import { appFrame, navigate, today } from './nav.js';
+import { appFrame, navigate, today, commands } from './nav.js';
+import { publishControl } from './tasks.js';
 import { chainView } from './chain.js';
 
 const MEASURES = ['new_confirmed', 'new14', 'cum_confirmed', 'risk', 'completeness'];
@@ -384,6 +386,7 @@ function render(main, { code, date, measure, form, cal, user, data }) {
     h('div', { class: 'row spread' },
       crumbs(o, user),
       canGoUp ? h('button', { type: 'button', class: 'secondary', 'data-testid': 'go-up', onclick: () => setParams({ region: region.parent_code }) }, '↑ ' + t('dash.up')) : null),
+    commands(user) ? publishControl(region.code, date) : null,
     h('div', { class: 'grid' },
       card(t('dash.headline'), 'span-12', headline(o)),
       card(t('dash.map'), 'span-7',

@@ -5,7 +5,7 @@ import { h, mount } from '../lib/dom.js';
 import { card } from '../lib/layout.js';
 import { get, session } from '../lib/api.js';
 import { t } from '../i18n/index.js';
-import { appFrame, today, seesCases, followsUp } from './nav.js';
+import { appFrame, today, seesCases, followsUp, hasTasks, commands as issuesDirectives } from './nav.js';
 import { reportCard } from './report.js';
 
 export async function homeView() {
@@ -30,10 +30,12 @@ export async function homeView() {
           ? mine.map((f) => reportCard(f, region, cal.today))
           : card(t('home.today'), 'span-12', h('p', null, t('home.nothing')), h('a', { href: '/' }, t('home.public'))),
         // the line list and the follow-up round, below the day's report (a zero report comes first)
-        seesCases(user) || followsUp(user) ? card(null, 'span-12',
+        seesCases(user) || followsUp(user) || hasTasks(user) ? card(null, 'span-12',
           h('ul', { class: 'plain' },
             seesCases(user) ? h('li', null, h('a', { href: '/app/cases', 'data-testid': 'home-cases' }, t('home.cases', { region: region.name }))) : null,
-            followsUp(user) ? h('li', null, h('a', { href: '/app/follow-ups', 'data-testid': 'home-follow-ups' }, t('home.follow_ups'))) : null)) : null));
+            followsUp(user) ? h('li', null, h('a', { href: '/app/follow-ups', 'data-testid': 'home-follow-ups' }, t('home.follow_ups'))) : null,
+            hasTasks(user) ? h('li', null, h('a', { href: '/app/tasks', 'data-testid': 'home-tasks' }, t('home.tasks'))) : null,
+            issuesDirectives(user) ? h('li', null, h('a', { href: '/app/directives', 'data-testid': 'home-directives' }, t('home.directives'))) : null)) : null));
     document.body.dataset.ready = 'true';
   } catch (e) {
     mount(main, card(null, 'status bad', t('dash.failed', { message: e.message })));

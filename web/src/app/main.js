@@ -5,6 +5,8 @@
 //   /app/report?form=&region=      a daily report form
 //   /app/cases, /app/cases/new, /app/cases/{id}   the line list, the case form, a case
 //   /app/follow-ups?region=        the close contacts due for follow-up today
+//   /app/tasks                     directives to act on, tips, alerts
+//   /app/directives                command levels: issue directives, see who has not answered
 //
 // Links inside the app change the address without reloading the page.
 
@@ -19,6 +21,7 @@ import { dashboardView } from './dashboard.js';
 import { reportView } from './report.js';
 import { casesView, caseFormView, caseView } from './cases.js';
 import { followUpsView } from './followups.js';
+import { tasksView, directivesView } from './tasks.js';
 
 setUnauthenticatedHandler(() => {
   clearSession();
@@ -43,6 +46,8 @@ function route() {
   if (path === '/app/cases/new') return caseFormView();
   if (path.startsWith('/app/cases/')) return caseView(decodeURIComponent(path.slice('/app/cases/'.length)), params);
   if (path === '/app/follow-ups') return followUpsView(params);
+  if (path === '/app/tasks') return tasksView();
+  if (path === '/app/directives') return directivesView();
   return notFound();
 }
 

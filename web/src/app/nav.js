@@ -40,8 +40,11 @@ export function logout() {
 /** Whether the role works with the line list (cases), and with close contacts' follow-up. */
 export const seesCases = (user) => Boolean(user) && !['grid', 'public'].includes(user.role);
 export const followsUp = (user) => Boolean(user) && user.role !== 'public';
+/** Whether the role has a task list (directives, tips, alerts), and whether it issues directives and publishes. */
+export const hasTasks = (user) => Boolean(user) && user.role !== 'public';
+export const commands = (user) => Boolean(user) && ['national', 'provincial', 'city', 'county'].includes(user.role);
 
-/** The frame of a signed-in page; `active`: 'home', 'dashboard', 'cases' or 'follow-ups'. */
+/** The frame of a signed-in page; `active`: 'home', 'dashboard', 'cases', 'follow-ups', 'tasks' or 'directives'. */
 export function appFrame(active) {
   const s = session();
   const user = s && s.user;
@@ -54,6 +57,8 @@ export function appFrame(active) {
   }
   if (seesCases(user)) links.push({ href: '/app/cases', key: 'nav.cases', current: active === 'cases' });
   if (followsUp(user)) links.push({ href: '/app/follow-ups', key: 'nav.follow_ups', current: active === 'follow-ups' });
+  if (hasTasks(user)) links.push({ href: '/app/tasks', key: 'nav.tasks', current: active === 'tasks' });
+  if (commands(user)) links.push({ href: '/app/directives', key: 'nav.directives', current: active === 'directives' });
   return frame({ links, user, onLogout: logout });
 }
 

@@ -11,6 +11,9 @@ export class ApiError extends Error {
     this.status = status;
     this.code = e.code || 'http';
     this.field = e.field || null;
+    this.rule = e.rule || null;
+    /** Seconds to wait before asking again (429's `Retry-After`), or null. */
+    this.retryAfter = null;
   }
 }
 
@@ -72,6 +75,8 @@ async function call(method, path, body) {
   }
   if (!res.ok) {
     const err = new ApiError(res.status, json);
+    const wait = Number(res.headers.get('retry-after'));
+    if (wait > 0) err.retryAfter = wait;
     if (res.status === 401 && s) onUnauthenticated(err);
     throw err;
   }
