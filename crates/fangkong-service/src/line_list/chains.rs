@@ -387,62 +387,23 @@ impl Service {
         g: &BuiltGraph,
         node: u32,
     ) -> Result<ClusterInfo> {
+        let (members, stored) = self.cluster_members(g, node).await?;
+        Ok(summarise(who, g, members, &stored))
+    }
+
+    /// The members of a node's cluster and the data of the first [`MAX_NODES`].
+    async fn cluster_members<'g>(
+        &self,
+        g: &'g BuiltGraph,
+        node: u32,
+    ) -> Result<(&'g [u32], HashMap<Key, Stored>)> {
         let members = g
             .graph
             .cluster_containing(node)
             .map(|c| c.members)
             .unwrap_or(&[]);
-        let truncated = members.len() > MAX_NODES;
         let keys: Vec<Key> = members.iter().take(MAX_NODES).map(|n| g.key(*n)).collect();
-        let cases = members
-            .iter()
-            .filter(|n| matches!(g.key(**n), Key::Case(_)))
-            .count();
-        let stored = self.read_nodes(&keys).await?;
-        let mut days = Vec::new();
-        let mut regions = BTreeSet::new();
-        let mut index_cases = Vec::new();
-        let mut visible_cases = Vec::new();
-        for n in members.iter().take(MAX_NODES) {
-            match stored.get(&g.key(*n)) {
-                Some(Stored::Case(c)) => {
-                    let case = &c.entry.case;
-                    days.extend(case.dates().onset);
-                    days.push(case.dates().report);
-                    regions.insert(case.person().home_region.clone());
-                    regions.insert(case.reporting_unit().clone());
-                    if g.graph.chosen_source(*n).is_none() {
-                        index_cases.push(case.id().to_string());
-                    }
-                    if visible(who, &c.entry.home_path, &c.entry.report_path) {
-                        visible_cases.push(case.id().to_string());
-                    }
-                }
-                Some(Stored::Contact(c)) => {
-                    days.push(c.entry.contact.last_exposure());
-                    regions.insert(c.entry.contact.person().home_region.clone());
-                    regions.insert(c.entry.reporting_unit.clone());
-                }
-                None => {}
-            }
-        }
-        index_cases.sort();
-        let open_with = index_cases
-            .iter()
-            .find(|id| visible_cases.contains(id))
-            .or(visible_cases.first())
-            .cloned();
-        Ok(ClusterInfo {
-            size: members.len(),
-            cases,
-            contacts: members.len() - cases,
-            first_day: days.iter().min().copied(),
-            last_day: days.iter().max().copied(),
-            regions: regions.into_iter().collect(),
-            index_cases,
-            open_with,
-            truncated,
-        })
+        Ok((members, self.read_nodes(&keys).await?))
     }
 
     /// The clusters of at least `min_size` people with a member visible to
@@ -467,19 +428,13 @@ impl Service {
             if out.len() >= limit {
                 break;
             }
-            let members = g
-                .graph
-                .cluster_containing(first)
-                .map(|c| c.members)
-                .unwrap_or(&[]);
-            let keys: Vec<Key> = members.iter().take(MAX_NODES).map(|n| g.key(*n)).collect();
-            let stored = self.read_nodes(&keys).await?;
+            let (members, stored) = self.cluster_members(&g, first).await?;
             let seen = stored.values().any(|s| match s {
                 Stored::Case(c) => visible(who, &c.entry.home_path, &c.entry.report_path),
                 Stored::Contact(c) => visible(who, &c.entry.home_path, &c.entry.report_path),
             });
             if seen {
-                out.push(self.cluster_info(who, &g, first).await?);
+                out.push(summarise(who, &g, members, &stored));
             }
         }
         Ok(out)
@@ -541,6 +496,64 @@ impl Service {
     pub async fn contact_case(&self, who: &Principal, id: &ContactId) -> Result<Option<CaseId>> {
         let c = self.contact(who, id).await?;
         Ok(c.entry.contact.converted().map(|(id, _)| id.clone()))
+    }
+}
+
+/// A cluster's summary from its members' data (see [`ClusterInfo`]).
+fn summarise(
+    who: &Principal,
+    g: &BuiltGraph,
+    members: &[u32],
+    stored: &HashMap<Key, Stored>,
+) -> ClusterInfo {
+    let truncated = members.len() > MAX_NODES;
+    let cases = members
+        .iter()
+        .filter(|n| matches!(g.key(**n), Key::Case(_)))
+        .count();
+    let mut days = Vec::new();
+    let mut regions = BTreeSet::new();
+    let mut index_cases = Vec::new();
+    let mut visible_cases = Vec::new();
+    for n in members.iter().take(MAX_NODES) {
+        match stored.get(&g.key(*n)) {
+            Some(Stored::Case(c)) => {
+                let case = &c.entry.case;
+                days.extend(case.dates().onset);
+                days.push(case.dates().report);
+                regions.insert(case.person().home_region.clone());
+                regions.insert(case.reporting_unit().clone());
+                if g.graph.chosen_source(*n).is_none() {
+                    index_cases.push(case.id().to_string());
+                }
+                if visible(who, &c.entry.home_path, &c.entry.report_path) {
+                    visible_cases.push(case.id().to_string());
+                }
+            }
+            Some(Stored::Contact(c)) => {
+                days.push(c.entry.contact.last_exposure());
+                regions.insert(c.entry.contact.person().home_region.clone());
+                regions.insert(c.entry.reporting_unit.clone());
+            }
+            None => {}
+        }
+    }
+    index_cases.sort();
+    let open_with = index_cases
+        .iter()
+        .find(|id| visible_cases.contains(id))
+        .or(visible_cases.first())
+        .cloned();
+    ClusterInfo {
+        size: members.len(),
+        cases,
+        contacts: members.len() - cases,
+        first_day: days.iter().min().copied(),
+        last_day: days.iter().max().copied(),
+        regions: regions.into_iter().collect(),
+        index_cases,
+        open_with,
+        truncated,
     }
 }
 
