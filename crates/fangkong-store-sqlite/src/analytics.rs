@@ -124,7 +124,7 @@ pub(crate) async fn alerts(pool: &SqlitePool, filter: &AlertFilter) -> Result<Ve
     let (lo, hi) = subtree_range(&filter.path);
     let statuses = json_strings(filter.statuses.iter().map(|s| s.name()));
     let sql = format!(
-        "SELECT {cols} FROM alert a JOIN region g ON g.code = a.region_code \
+        "SELECT {cols} FROM alert a CROSS JOIN region g ON g.code = a.region_code \
           WHERE g.path >= ?1 AND g.path < ?2 \
             AND (json_array_length(?3) = 0 OR a.status IN (SELECT value FROM json_each(?3))) \
             AND (?4 IS NULL OR a.last_day >= ?4) \
@@ -163,11 +163,13 @@ pub(crate) async fn risk_levels_on(
     let rows = sqlx::query(
         "SELECT k.region_code, k.date, k.level, k.new_in_window, k.cumulative, k.cluster \
            FROM risk_level k JOIN region g ON g.code = k.region_code \
-          WHERE k.date = ?1 AND g.path >= ?2 AND g.path < ?3 ORDER BY k.region_code",
+          WHERE k.date = ?1 AND g.level = ?4 AND g.path >= ?2 AND g.path < ?3 \
+          ORDER BY k.region_code",
     )
     .bind(date)
     .bind(lo)
     .bind(hi)
+    .bind(Level::County.depth())
     .fetch_all(pool)
     .await
     .map_err(other)?;
@@ -187,7 +189,7 @@ pub(crate) async fn risk_changes(
            SELECT k.region_code, k.date, k.level, k.new_in_window, k.cumulative, k.cluster, \
                   LAG(k.level) OVER (PARTITION BY k.region_code ORDER BY k.date) AS previous \
              FROM risk_level k JOIN region g ON g.code = k.region_code \
-            WHERE k.date <= ?2 AND g.path >= ?3 AND g.path < ?4 \
+            WHERE k.date <= ?2 AND g.level = ?6 AND g.path >= ?3 AND g.path < ?4 \
          ) c \
          WHERE c.date >= ?1 AND c.previous IS NOT c.level \
          ORDER BY c.date DESC, c.region_code LIMIT ?5",
@@ -197,6 +199,7 @@ pub(crate) async fn risk_changes(
     .bind(lo)
     .bind(hi)
     .bind(i64::from(limit))
+    .bind(Level::County.depth())
     .fetch_all(pool)
     .await
     .map_err(other)?;
