@@ -43,6 +43,64 @@ use fangkong_store::{
 const SEND_BYTES: usize = 512 << 10;
 
 // ---------------------------------------------------------------------------
+// Person keys
+
+/// An ID number as stored: its first 17 digits as an integer (the 18th
+/// character is their check character, rebuilt on read).
+fn id_number_key(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 18 {
+        return None;
+    }
+    let check = IdNumber::check_char(&b[..17])?;
+    if !b[17].eq_ignore_ascii_case(&check) {
+        return None;
+    }
+    Some(
+        b[..17]
+            .iter()
+            .fold(0i64, |n, d| n * 10 + i64::from(d - b'0')),
+    )
+}
+
+fn id_number_of_key(key: i64) -> Result<IdNumber> {
+    // the number itself stays out of error messages
+    let invalid = || bad("id_number", "(not shown)");
+    let mut s = format!("{key:017}");
+    let check = IdNumber::check_char(s.as_bytes()).ok_or_else(invalid)?;
+    s.push(char::from(check));
+    IdNumber::parse(&s).map_err(|_| invalid())
+}
+
+/// A phone as stored: its digits after a leading 1, so that leading zeros
+/// survive (at most 15 digits: 16 with the 1, well inside a BIGINT).
+fn phone_key(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 17 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(1i64, |n, d| n * 10 + i64::from(d - b'0')))
+}
+
+fn phone_of_key(key: i64) -> Result<Phone> {
+    let s = key.to_string();
+    s.strip_prefix('1')
+        .and_then(|digits| Phone::parse(digits).ok())
+        .ok_or_else(|| bad("phone", key))
+}
+
+/// The index key of a name: FNV-1a (64 bits) of its UTF-8, the top bit
+/// cleared (the text is compared after the index finds the hash).
+fn name_hash(s: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 1) as i64
+}
+
+// ---------------------------------------------------------------------------
 // Columns and decoding
 
 const PERSON_COLS: &str =
@@ -82,15 +140,16 @@ fn person_of(row: &PgRow) -> Result<Person> {
     let age: Option<i16> = col(row, "age")?;
     Ok(Person {
         name: opt_parsed(row, "name", PersonName::parse)?,
-        // the number itself stays out of error messages
-        id_number: col::<Option<String>>(row, "id_number")?
-            .map(|s| IdNumber::parse(&s).map_err(|_| bad("id_number", "(not shown)")))
+        id_number: col::<Option<i64>>(row, "id_number")?
+            .map(id_number_of_key)
             .transpose()?,
         sex: Sex::parse(&sex).ok_or_else(|| bad("sex", &sex))?,
         age: age
             .map(|a| Age::new(i64::from(a)).map_err(|_| bad("age", a)))
             .transpose()?,
-        phone: opt_parsed(row, "phone", Phone::parse)?,
+        phone: col::<Option<i64>>(row, "phone")?
+            .map(phone_of_key)
+            .transpose()?,
         address: opt_parsed(row, "address", |s| Place::parse("address", s))?,
         home_region: code_of(&col::<String>(row, "home_region")?)?,
     })
@@ -622,22 +681,28 @@ pub(crate) async fn persons_matching(
     phones: &[String],
     names: &[String],
 ) -> Result<Vec<StoredPerson>> {
-    // one arm per index (each partial on unmerged records with a value)
-    let arms: Vec<String> = ["id_number", "phone", "name"]
-        .iter()
-        .enumerate()
-        .map(|(i, column)| {
-            format!(
-                "SELECT {PERSON_COLS} FROM person p \
-                  WHERE p.merged_into IS NULL AND p.{column} IS NOT NULL AND p.{column} = ANY(${})",
-                i + 1
-            )
-        })
-        .collect();
-    let sql = format!("SELECT * FROM ({}) m ORDER BY id", arms.join(" UNION "));
+    // values that cannot be stored cannot match
+    let id_numbers: Vec<i64> = id_numbers.iter().filter_map(|s| id_number_key(s)).collect();
+    let phones: Vec<i64> = phones.iter().filter_map(|s| phone_key(s)).collect();
+    let hashes: Vec<i64> = names.iter().map(|s| name_hash(s)).collect();
+    // one arm per index (each partial on unmerged records with a value); a
+    // name is found by its hash, then compared
+    let arm = |column: &str, n: usize| {
+        format!(
+            "SELECT {PERSON_COLS} FROM person p \
+              WHERE p.merged_into IS NULL AND p.{column} IS NOT NULL AND p.{column} = ANY(${n})"
+        )
+    };
+    let sql = format!(
+        "SELECT * FROM ({} UNION {} UNION {} AND p.name = ANY($4)) m ORDER BY id",
+        arm("id_number", 1),
+        arm("phone", 2),
+        arm("name_hash", 3)
+    );
     let rows = sqlx::query(&sql)
         .bind(id_numbers)
         .bind(phones)
+        .bind(hashes)
         .bind(names)
         .fetch_all(pool)
         .await
@@ -782,6 +847,13 @@ mod bin {
     pub fn opt_date(out: &mut Vec<u8>, d: Option<NaiveDate>) {
         match d {
             Some(d) => date(out, d),
+            None => null(out),
+        }
+    }
+
+    pub fn opt_int8(out: &mut Vec<u8>, x: Option<i64>) {
+        match x {
+            Some(x) => int8(out, x),
             None => null(out),
         }
     }
@@ -970,18 +1042,29 @@ pub(crate) async fn insert_persons(
     let ids = next_keys(conn, "person_id_seq", persons.len()).await?;
     copy_rows(
         conn,
-        "person (id, name, id_number, sex, age, phone, address, home_region, home_path)",
+        "person (id, name, name_hash, id_number, sex, age, phone, address, home_region, \
+         home_path)",
         "person",
         persons.iter().zip(&ids),
         |out, (p, id)| {
             let person = &p.person;
-            bin::row(out, 9);
+            bin::row(out, 10);
             bin::int8(out, *id);
             bin::opt_text(out, person.name.as_ref().map(PersonName::as_str));
-            bin::opt_text(out, person.id_number.as_ref().map(IdNumber::reveal));
+            bin::opt_int8(out, person.name.as_ref().map(|n| name_hash(n.as_str())));
+            bin::opt_int8(
+                out,
+                person
+                    .id_number
+                    .as_ref()
+                    .and_then(|n| id_number_key(n.reveal())),
+            );
             bin::text(out, person.sex.name());
             bin::opt_int2(out, age_of(person));
-            bin::opt_text(out, person.phone.as_ref().map(Phone::as_str));
+            bin::opt_int8(
+                out,
+                person.phone.as_ref().and_then(|x| phone_key(x.as_str())),
+            );
             bin::opt_text(out, person.address.as_ref().map(Place::as_str));
             bin::text(out, person.home_region.as_str());
             bin::text(out, &p.home_path);
@@ -999,18 +1082,19 @@ pub(crate) async fn update_person(
     let p = &person.person;
     let done = sqlx::query(
         "UPDATE person SET name = $2, id_number = $3, sex = $4, age = $5, phone = $6, \
-                address = $7, home_region = $8, home_path = $9 \
+                address = $7, home_region = $8, home_path = $9, name_hash = $10 \
           WHERE id = $1",
     )
     .bind(id)
     .bind(p.name.as_ref().map(PersonName::as_str))
-    .bind(p.id_number.as_ref().map(IdNumber::reveal))
+    .bind(p.id_number.as_ref().and_then(|n| id_number_key(n.reveal())))
     .bind(p.sex.name())
     .bind(age_of(p))
-    .bind(p.phone.as_ref().map(Phone::as_str))
+    .bind(p.phone.as_ref().and_then(|x| phone_key(x.as_str())))
     .bind(p.address.as_ref().map(Place::as_str))
     .bind(p.home_region.as_str())
     .bind(&person.home_path)
+    .bind(p.name.as_ref().map(|n| name_hash(n.as_str())))
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;

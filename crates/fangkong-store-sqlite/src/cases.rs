@@ -238,6 +238,64 @@ async fn next_key(conn: &mut SqliteConnection, table: &str, column: &str) -> Res
 }
 
 // ---------------------------------------------------------------------------
+// Person keys
+// ---------------------------------------------------------------------------
+
+/// An ID number as stored: its first 17 digits as an integer (the 18th
+/// character is their check character, rebuilt on read).
+fn id_number_key(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 18 {
+        return None;
+    }
+    let check = IdNumber::check_char(&b[..17])?;
+    if !b[17].eq_ignore_ascii_case(&check) {
+        return None;
+    }
+    Some(
+        b[..17]
+            .iter()
+            .fold(0i64, |n, d| n * 10 + i64::from(d - b'0')),
+    )
+}
+
+fn id_number_of_key(key: i64) -> Result<IdNumber> {
+    let mut s = format!("{key:017}");
+    let check =
+        IdNumber::check_char(s.as_bytes()).ok_or_else(|| corrupt("an ID number is not valid"))?;
+    s.push(char::from(check));
+    IdNumber::parse(&s).map_err(|_| corrupt("an ID number is not valid"))
+}
+
+/// A phone as stored: its digits after a leading 1, so that leading zeros
+/// survive (at most 15 digits: 16 with the 1, well inside an i64).
+fn phone_key(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 17 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(1i64, |n, d| n * 10 + i64::from(d - b'0')))
+}
+
+fn phone_of_key(key: i64) -> Result<Phone> {
+    let s = key.to_string();
+    s.strip_prefix('1')
+        .and_then(|digits| Phone::parse(digits).ok())
+        .ok_or_else(|| bad("phone", key))
+}
+
+/// The index key of a name: FNV-1a (64 bits) of its UTF-8, the top bit
+/// cleared (the text is compared after the index finds the hash).
+fn name_hash(s: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 1) as i64
+}
+
+// ---------------------------------------------------------------------------
 // People
 // ---------------------------------------------------------------------------
 
@@ -248,13 +306,19 @@ fn person_records<'a>(r: &mut Records<'a>, persons: &[&'a NewPerson]) {
             .iter()
             .map(|n| n.person.name.as_ref().map(|x| Cow::Borrowed(x.as_str()))),
     );
-    r.text_or_null(
+    r.int_or_null(
+        "name_hash",
+        persons
+            .iter()
+            .map(|n| n.person.name.as_ref().map(|x| name_hash(x.as_str()))),
+    );
+    r.int_or_null(
         "id_number",
         persons.iter().map(|n| {
             n.person
                 .id_number
                 .as_ref()
-                .map(|x| Cow::Borrowed(x.reveal()))
+                .and_then(|x| id_number_key(x.reveal()))
         }),
     );
     r.text(
@@ -267,11 +331,11 @@ fn person_records<'a>(r: &mut Records<'a>, persons: &[&'a NewPerson]) {
             .iter()
             .map(|n| n.person.age.map(|a| i64::from(a.years()))),
     );
-    r.text_or_null(
+    r.int_or_null(
         "phone",
         persons
             .iter()
-            .map(|n| n.person.phone.as_ref().map(|x| Cow::Borrowed(x.as_str()))),
+            .map(|n| n.person.phone.as_ref().and_then(|x| phone_key(x.as_str()))),
     );
     r.text_or_null(
         "address",
@@ -294,26 +358,22 @@ fn person_records<'a>(r: &mut Records<'a>, persons: &[&'a NewPerson]) {
 /// The person columns of a row (`name`, `id_number`, …, `home_region`).
 fn person_from_row(row: &SqliteRow) -> Result<Person> {
     let name: Option<String> = get(row, "name")?;
-    let id_number: Option<String> = get(row, "id_number")?;
+    let id_number: Option<i64> = get(row, "id_number")?;
     let sex: String = get(row, "sex")?;
     let age: Option<i64> = get(row, "age")?;
-    let phone: Option<String> = get(row, "phone")?;
+    let phone: Option<i64> = get(row, "phone")?;
     let address: Option<String> = get(row, "address")?;
     let home: String = get(row, "home_region")?;
     Ok(Person {
         name: name
             .map(|s| PersonName::parse(&s).map_err(|_| bad("name", s)))
             .transpose()?,
-        id_number: id_number
-            .map(|s| IdNumber::parse(&s).map_err(|_| corrupt("an ID number is not valid")))
-            .transpose()?,
+        id_number: id_number.map(id_number_of_key).transpose()?,
         sex: Sex::parse(&sex).ok_or_else(|| bad("sex", &sex))?,
         age: age
             .map(|a| Age::new(a).map_err(|_| bad("age", a)))
             .transpose()?,
-        phone: phone
-            .map(|s| Phone::parse(&s).map_err(|_| bad("phone", s)))
-            .transpose()?,
+        phone: phone.map(phone_of_key).transpose()?,
         address: address
             .map(|s| Place::parse("address", &s).map_err(|_| bad("address", s)))
             .transpose()?,
@@ -347,33 +407,37 @@ pub(crate) async fn persons_matching(
     phones: &[String],
     names: &[String],
 ) -> Result<Vec<StoredPerson>> {
-    // one UNION branch per partial index
+    // one UNION branch per partial index; a name is found by its hash, then
+    // compared
     let sql = format!(
         "SELECT {PERSON_COLUMNS} FROM person p WHERE p.id IN ( \
            SELECT id FROM person WHERE merged_into IS NULL AND id_number IS NOT NULL \
              AND id_number IN (SELECT value FROM json_each(?1)) \
            UNION SELECT id FROM person WHERE merged_into IS NULL AND phone IS NOT NULL \
              AND phone IN (SELECT value FROM json_each(?2)) \
-           UNION SELECT id FROM person WHERE merged_into IS NULL AND name IS NOT NULL \
-             AND name IN (SELECT value FROM json_each(?3))) \
+           UNION SELECT id FROM person WHERE merged_into IS NULL AND name_hash IS NOT NULL \
+             AND name_hash IN (SELECT value FROM json_each(?3)) \
+             AND name IN (SELECT value FROM json_each(?4))) \
          ORDER BY p.id"
     );
+    // values that cannot be stored cannot match
+    let id_numbers: Vec<i64> = id_numbers.iter().filter_map(|s| id_number_key(s)).collect();
+    let phones: Vec<i64> = phones.iter().filter_map(|s| phone_key(s)).collect();
     let rounds = id_numbers
         .len()
         .max(phones.len())
         .max(names.len())
         .div_ceil(JSON_CHUNK);
-    let chunk = |xs: &[String], n: usize| -> String {
-        let lo = (n * JSON_CHUNK).min(xs.len());
-        let hi = ((n + 1) * JSON_CHUNK).min(xs.len());
-        json_strings(xs[lo..hi].iter().map(String::as_str))
-    };
+    let range = |len: usize, n: usize| (n * JSON_CHUNK).min(len)..((n + 1) * JSON_CHUNK).min(len);
     let mut out = BTreeMap::new();
     for n in 0..rounds {
+        let names = &names[range(names.len(), n)];
+        let hashes: Vec<i64> = names.iter().map(|s| name_hash(s)).collect();
         let rows = sqlx::query(&sql)
-            .bind(chunk(id_numbers, n))
-            .bind(chunk(phones, n))
-            .bind(chunk(names, n))
+            .bind(json_ints(&id_numbers[range(id_numbers.len(), n)]))
+            .bind(json_ints(&phones[range(phones.len(), n)]))
+            .bind(json_ints(&hashes))
+            .bind(json_strings(names.iter().map(String::as_str)))
             .fetch_all(pool)
             .await
             .map_err(other)?;
@@ -411,17 +475,18 @@ pub(crate) async fn update_person(
     let p = &person.person;
     let done = sqlx::query(
         "UPDATE person SET name = ?2, id_number = ?3, sex = ?4, age = ?5, phone = ?6, \
-         address = ?7, home_region = ?8, home_path = ?9 WHERE id = ?1",
+         address = ?7, home_region = ?8, home_path = ?9, name_hash = ?10 WHERE id = ?1",
     )
     .bind(id)
     .bind(p.name.as_ref().map(PersonName::as_str))
-    .bind(p.id_number.as_ref().map(IdNumber::reveal))
+    .bind(p.id_number.as_ref().and_then(|n| id_number_key(n.reveal())))
     .bind(p.sex.name())
     .bind(p.age.map(|a| i64::from(a.years())))
-    .bind(p.phone.as_ref().map(Phone::as_str))
+    .bind(p.phone.as_ref().and_then(|x| phone_key(x.as_str())))
     .bind(p.address.as_ref().map(Place::as_str))
     .bind(p.home_region.as_str())
     .bind(&person.home_path)
+    .bind(p.name.as_ref().map(|x| name_hash(x.as_str())))
     .execute(&mut *conn)
     .await
     .map_err(other)?;
