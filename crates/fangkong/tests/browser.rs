@@ -34,6 +34,13 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The server under test: this build's `fangkong`, or `FANGKONG_BIN` (`.ci/run`
+/// points it at the release build, so the dashboard's timings are those a
+/// user would see, not the debug build's).
+fn binary() -> String {
+    std::env::var("FANGKONG_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_fangkong").to_owned())
+}
+
 /// The browser the tests drive: Debian's Chromium, or `FANGKONG_CHROMIUM`.
 fn chromium() -> String {
     let path = std::env::var("FANGKONG_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -96,7 +103,7 @@ impl Drop for Server {
 
 /// `fangkong serve --demo` on a free port; its address once it serves.
 fn start_demo(db: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fangkong"))
+    let mut child = Command::new(binary())
         .args([
             "serve",
             "--demo",

@@ -149,18 +149,26 @@ async fn child_figures(
     let service = &state.service;
     let form = epidemic_form();
     let children = service.children(region.code.as_str()).await?;
-    let mut out = Vec::with_capacity(children.len());
-    for c in children {
+    // one read per child, all at once (the store's read pool serves them in parallel)
+    let mut reads = tokio::task::JoinSet::new();
+    for (i, c) in children.iter().enumerate() {
         // the service has no use case for this read yet; the caller's
         // jurisdiction was checked on `region`, and the store's read is side-effect free
-        let days: Vec<(NaiveDate, Values)> = service
-            .store()
-            .figures(&form.name, &c.code, epoch(), date)
-            .await
-            .map_err(ServiceError::from)?
-            .into_iter()
-            .map(|d| (d.date, d.values))
-            .collect();
+        let store = service.store().clone();
+        let (form, code) = (form.name.clone(), c.code.clone());
+        reads.spawn(async move { (i, store.figures(&form, &code, epoch(), date).await) });
+    }
+    let mut figures: Vec<Option<Vec<(NaiveDate, Values)>>> = vec![None; children.len()];
+    while let Some(done) = reads.join_next().await {
+        let (i, read) = done.map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        let days = read.map_err(ServiceError::from)?;
+        if let Some(slot) = figures.get_mut(i) {
+            *slot = Some(days.into_iter().map(|d| (d.date, d.values)).collect());
+        }
+    }
+    let mut out = Vec::with_capacity(children.len());
+    for (c, days) in children.into_iter().zip(figures) {
+        let days = days.unwrap_or_default();
         let (day, cumulative, new14) = summarize(&form, &days, date);
         out.push((c, day, cumulative, new14));
     }
@@ -194,13 +202,15 @@ pub async fn dashboard(
     let region = service.region_in_scope(&who, code).await?;
     let code = region.code.to_string();
     let lineage = service.lineage(&code).await?;
-    let day = service.bulletin(Some(&code), date).await?;
-    let previous = service
-        .bulletin(Some(&code), date - Duration::days(1))
-        .await?;
+    // the day, the day before and the children's figures, read at once
+    let (day, previous, children) = tokio::join!(
+        service.bulletin(Some(&code), date),
+        service.bulletin(Some(&code), date - Duration::days(1)),
+        child_figures(&state, &region, date),
+    );
+    let (day, previous) = (day?, previous?);
     let form = epidemic_form();
-    let children = child_figures(&state, &region, date)
-        .await?
+    let children = children?
         .into_iter()
         .map(|(c, day, cumulative, new14)| ChildFiguresBody {
             code: c.code.to_string(),
