@@ -9,7 +9,9 @@
 // The tests: the public page, sign-in, the zero report on a phone, the
 // dashboard's drill-down, a case entered with an error then fixed (and its
 // events, a stale version refused), the chain view (the graph has the API's
-// nodes), the follow-up list on a phone, a directive from the province to two
+// nodes), the follow-up list on a phone, a close contact registered from a
+// case's page (an exposure after today refused next to its date, then the
+// release date shown), a directive from the province to two
 // cities (one acknowledges and completes it, the other is listed as not
 // completed), a revision published from the dashboard with its reason, and the
 // public page's release version, errata and tip line (too fast, then
@@ -545,6 +547,46 @@ await test('follow-up-phone', async (use) => {
   await ready(page);
   assert((await page.textContent('[data-testid="fu-heading"]')).includes('Follow-up due'), 'English list');
   await shot(page, 'follow-up-en.png', { fullPage: false });
+});
+
+
+await test('contact-registration', async (use) => {
+  const page = use(await newPage(DESKTOP));
+  await signIn(page, 'jianghan', 'zh');
+  await page.goto(BASE + '/app/cases/WH-0001');
+  await ready(page);
+  await page.click('[data-testid="case-new-contact"]');
+  await page.waitForURL(/\/app\/contacts\/new\?source=WH-0001$/);
+  await ready(page);
+  assert((await page.inputValue('#links-0-source_case_id')) === 'WH-0001', 'the source case is prefilled');
+  const cal = (await apiGet(page, '/api/v1/calendar')).body;
+  const plus = (date, days) => new Date(Date.parse(date + 'T00:00:00Z') + days * 86400000).toISOString().slice(0, 10);
+  const contactId = `E2E-C-${Date.now() % 1000000}`;
+  await page.fill('#contact_id', contactId);
+  await page.fill('#name', '测试密接');
+  await page.fill('#phone', '027-8561235');
+  await page.selectOption('#links-0-exposure', 'work');
+  await page.fill('#links-0-last_exposure_date', plus(cal.today, 3));
+  await page.click('[data-testid="contact-submit"]');
+  // exposed after today: the error next to that date, what was typed kept
+  const err = page.locator('[data-testid="error-links-0-last_exposure_date"]');
+  await err.filter({ hasText: /./ }).waitFor();
+  assert((await page.getAttribute('#links-0-last_exposure_date', 'aria-invalid')) === 'true', 'the date is marked');
+  assert((await page.textContent('[data-testid="error-links-0-source_case_id"]')) === '', 'no error on the source case');
+  assert((await page.inputValue('#name')) === '测试密接', 'the typed values are kept');
+  await shot(page, 'contact-form-zh.png');
+
+  // fixed: registered, and the page says when observation ends
+  const last = plus(cal.today, -2);
+  await page.fill('#links-0-last_exposure_date', last);
+  await page.click('[data-testid="contact-submit"]');
+  await page.waitForSelector('[data-testid="contact-registered"]');
+  const release = plus(last, 14);
+  assert((await page.getAttribute('[data-testid="contact-registered"]', 'data-release')) === release, 'released 14 days after the last exposure');
+  assert((await page.textContent('[data-testid="contact-registered"]')).includes(release), 'the release date is shown');
+  assert(await page.evaluate(() => localStorage.getItem('fk.draft.contact.new') === null), 'the draft is gone');
+  const stored = await apiGet(page, `/api/v1/contacts/${contactId}`);
+  assert(stored.status === 200 && stored.body.links[0].source_case_id === 'WH-0001' && stored.body.links[0].exposure === 'work', 'stored: ' + JSON.stringify(stored.body));
 });
 
 

@@ -17,6 +17,7 @@ import { t, tOr, fmtNumber } from '../i18n/index.js';
 import { appFrame, navigate, today } from './nav.js';
 import { fieldRow, clearErrors, showApiError } from './fields.js';
 import { chainView } from './chain.js';
+import { CONTACT_ENTRY_ROLES, contactFormHref } from './contacts.js';
 
 const PAGE = 30;
 const CLASSIFICATIONS = ['suspected', 'confirmed', 'excluded'];
@@ -508,6 +509,9 @@ function renderCase(main, c, cal, { message = null, messageClass = 'ok', depth =
           }, t('event.' + ev))))
           : null,
         c.outcome || c.classification === 'excluded' ? h('p', { class: 'muted small' }, t('case.actions.closed')) : null,
+        CONTACT_ENTRY_ROLES.includes(user.role)
+          ? h('p', null, h('a', { href: contactFormHref(c.id), 'data-testid': 'case-new-contact' }, '+ ' + t('contact.of_case')))
+          : null,
         actionBox),
       card(t('case.history'), 'span-12',
         h('div', { class: 'table-wrap' }, h('table', { class: 'list', 'data-testid': 'case-history' },

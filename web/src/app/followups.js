@@ -14,6 +14,7 @@ import { loadNames, rememberNames, nameOf } from '../lib/names.js';
 import { t, fmtNumber } from '../i18n/index.js';
 import { appFrame, today } from './nav.js';
 import { fieldRow, clearErrors, showApiError } from './fields.js';
+import { CONTACT_ENTRY_ROLES, contactFormHref } from './contacts.js';
 
 const SYMPTOMS = ['cough', 'fatigue', 'sore_throat', 'nasal_congestion', 'runny_nose', 'loss_of_smell_or_taste',
   'shortness_of_breath', 'muscle_ache', 'diarrhoea', 'conjunctivitis', 'other'];
@@ -217,7 +218,9 @@ export async function followUpsView(params) {
   dueList.append(...due.map(item));
   counts();
   mount(main,
-    h('h1', { 'data-testid': 'fu-heading' }, t('fu.heading', { region: region.name })),
+    h('div', { class: 'row spread' },
+      h('h1', { 'data-testid': 'fu-heading' }, t('fu.heading', { region: region.name })),
+      CONTACT_ENTRY_ROLES.includes(user.role) ? h('a', { class: 'button', href: contactFormHref(), 'data-testid': 'contact-new' }, '+ ' + t('contact.new')) : null),
     summary,
     dueList,
     doneHeading,

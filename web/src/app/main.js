@@ -5,6 +5,7 @@
 //   /app/report?form=&region=      a daily report form
 //   /app/cases, /app/cases/new, /app/cases/{id}   the line list, the case form, a case
 //   /app/follow-ups?region=        the close contacts due for follow-up today
+//   /app/contacts/new?source=      the close-contact registration form
 //   /app/tasks                     directives to act on, tips, alerts
 //   /app/directives                command levels: issue directives, see who has not answered
 //
@@ -21,6 +22,7 @@ import { dashboardView } from './dashboard.js';
 import { reportView } from './report.js';
 import { casesView, caseFormView, caseView } from './cases.js';
 import { followUpsView } from './followups.js';
+import { contactFormView } from './contacts.js';
 import { tasksView, directivesView } from './tasks.js';
 
 setUnauthenticatedHandler(() => {
@@ -46,6 +48,7 @@ function route() {
   if (path === '/app/cases/new') return caseFormView();
   if (path.startsWith('/app/cases/')) return caseView(decodeURIComponent(path.slice('/app/cases/'.length)), params);
   if (path === '/app/follow-ups') return followUpsView(params);
+  if (path === '/app/contacts/new') return contactFormView(params);
   if (path === '/app/tasks') return tasksView();
   if (path === '/app/directives') return directivesView();
   return notFound();
