@@ -364,27 +364,32 @@ impl Service {
                 break;
             }
         }
-        for day in out.iter_mut() {
-            let mut after = None;
-            loop {
-                let page = self
-                    .store
-                    .contacts(&ContactFilter {
-                        path: region.path.clone(),
-                        observed_on: Some(day.date),
-                        after: after.clone(),
-                        limit: 10_000,
-                    })
-                    .await?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.entry.contact.id().clone());
-                day.values[7] += page
-                    .iter()
-                    .filter(|c| c.entry.report_path.starts_with(&region.path))
-                    .count() as i64;
-                if page.len() < 10_000 {
-                    break;
+        // the contacts are read once, each counted on the days it was observed
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .contacts(&ContactFilter {
+                    path: region.path.clone(),
+                    observed_on: None,
+                    after: after.clone(),
+                    limit: 10_000,
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.entry.contact.id().clone());
+            for c in page
+                .iter()
+                .filter(|c| c.entry.report_path.starts_with(&region.path))
+            {
+                for day in out.iter_mut() {
+                    if c.entry.contact.is_under_observation(day.date) {
+                        day.values[7] += 1;
+                    }
                 }
+            }
+            if page.len() < 10_000 {
+                break;
             }
         }
         Ok(out)
