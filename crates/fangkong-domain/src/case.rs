@@ -384,6 +384,15 @@ impl IdNumber {
     pub fn reveal(&self) -> &str {
         &self.0
     }
+
+    /// The number as a number, for indexes and maps: its first 17 digits
+    /// (the check character follows from them).
+    pub fn key(&self) -> u64 {
+        self.0
+            .bytes()
+            .take(17)
+            .fold(0, |n, b| n * 10 + u64::from(b.wrapping_sub(b'0') % 10))
+    }
 }
 
 impl fmt::Display for IdNumber {

@@ -390,3 +390,122 @@ async fn the_deidentified_export_has_no_personal_data_and_ages_in_bands() {
         assert_eq!(n, 4, "A1, A3 and A5 reported, A4 living in 420102");
     }
 }
+
+/// The contacts of a bulk load: plain ones first (the first batch goes in
+/// row by row), then people found by ID number, by name and phone, by name
+/// and birth year, and twice in one file.
+fn people_contacts() -> String {
+    let n = id_number("42010219800101123"); // A1's person
+    let m = id_number("42010319900202233");
+    format!(
+        "contact_id,source_case_id,region_code,exposure,last_exposure_date,registered_date,place,site,name,id_number,sex,age,phone\n\
+         K8,A1,420102,household,2020-01-12,,,,,,,,\n\
+         K9,A2,420103,work,2020-01-19,,,,,,,,\n\
+         K1,A1,420102,household,2020-01-12,,,,张三,,male,40,13800138000\n\
+         K2,A4,420102,work,2020-01-15,,,,李四,,female,33,\n\
+         K3,A2,420103,transport,2020-01-18,,,,张三,{n},,,\n\
+         K4,A2,420103,work,2020-01-18,,,,赵六,{m},,,\n\
+         K5,A4,420102,other,2020-01-15,,,,赵六,{m},,,\n\
+         K6,A1,420102,household,2020-01-12,,,,王五,,male,50,13900139000\n\
+         K7,A2,420103,household,2020-01-19,,,,王五,,male,50,13900139000\n"
+    )
+}
+
+async fn import_contacts_in_bulk(
+    db: &TestDb,
+    who: &Principal,
+    csv: &str,
+    bulk_rows: u64,
+) -> fangkong_service::Result<ImportSummary> {
+    let options = ImportOptions {
+        batch_rows: 2,
+        bulk_rows,
+        label: "bulk.csv".into(),
+        ..ImportOptions::default()
+    };
+    db.service
+        .import_contacts(who, std::io::Cursor::new(csv.to_owned()), &options)
+        .await
+}
+
+#[tokio::test]
+async fn a_bulk_contact_import_stores_what_a_row_by_row_one_does() {
+    let row_by_row = engines().await;
+    let bulk = engines().await;
+    for (one, other) in row_by_row.iter().zip(&bulk) {
+        let engine = one.engine;
+        let mut stored_people = Vec::new();
+        let mut pairs = Vec::new();
+        for (db, bulk_rows) in [(one, u64::MAX), (other, 1)] {
+            let sys = db.system().await;
+            import_cases(db, &sys, &good_cases(), false).await.unwrap();
+            let summary = import_contacts_in_bulk(db, &sys, &people_contacts(), bulk_rows)
+                .await
+                .unwrap();
+            assert_eq!(summary.bulk, bulk_rows == 1, "{engine}");
+            assert_eq!(summary.imported, 9, "{engine}");
+            assert_eq!(summary.links, 9, "{engine}");
+            assert_eq!(summary.candidates, 3, "{engine}: K1–A1, K2–A4, K6–K7");
+            let store = db.service.store();
+            let mut people = Vec::new();
+            for k in 1..=9 {
+                let id = ContactId::parse(&format!("K{k}")).unwrap();
+                let c = store.contact(&id).await.unwrap().unwrap();
+                people.push(c.entry.person_id);
+            }
+            let a1 = stored(db, "A1").await.unwrap().entry.person_id;
+            let a4 = stored(db, "A4").await.unwrap().entry.person_id;
+            assert_eq!(people[2], a1, "{engine}: K3 is A1's person by ID number");
+            assert_eq!(people[3], people[4], "{engine}: K4 and K5 are one person");
+            let found = store
+                .match_candidates(&fangkong_store::MatchFilter {
+                    path: "/000000/".into(),
+                    status: None,
+                    limit: 100,
+                })
+                .await
+                .unwrap();
+            let mut got: Vec<(i64, i64, String)> = found
+                .iter()
+                .map(|c| (c.a, c.b, c.reason.name().to_owned()))
+                .collect();
+            got.sort();
+            let mut want = vec![
+                (a1, people[0], "name_phone".to_owned()),
+                (a4, people[1], "name_birth_year".to_owned()),
+                (people[5], people[6], "name_phone".to_owned()),
+            ];
+            want.sort();
+            assert_eq!(got, want, "{engine}: bulk {}", bulk_rows == 1);
+            stored_people.push(people);
+            pairs.push(got);
+        }
+        assert_eq!(stored_people[0], stored_people[1], "{engine}");
+        assert_eq!(pairs[0], pairs[1], "{engine}");
+
+        // a contact stored already is refused in bulk too, and the refused
+        // import leaves nothing behind: the indexes are back, K10 is not
+        let sys = other.system().await;
+        let again =
+            "contact_id,source_case_id,region_code,exposure,last_exposure_date,name,phone\n\
+                     K10,A1,420102,household,2020-01-12,,\n\
+                     K11,A1,420102,household,2020-01-12,,\n\
+                     K1,A1,420102,household,2020-01-12,张三,13800138000\n";
+        assert_eq!(
+            bad_rows(import_contacts_in_bulk(other, &sys, again, 1).await),
+            [(4, "contact_id".to_owned())],
+            "{engine}"
+        );
+        let store = other.service.store();
+        assert!(store
+            .contact(&ContactId::parse("K10").unwrap())
+            .await
+            .unwrap()
+            .is_none());
+        let by_phone = store
+            .persons_matching(&[], &["13800138000".to_owned()], &[])
+            .await
+            .unwrap();
+        assert_eq!(by_phone.len(), 2, "{engine}: A1 and K1");
+    }
+}

@@ -675,8 +675,8 @@ pub(crate) async fn person(pool: &PgPool, id: i64) -> Result<Option<StoredPerson
     row.as_ref().map(stored_person_of).transpose()
 }
 
-pub(crate) async fn persons_matching(
-    pool: &PgPool,
+pub(crate) async fn persons_matching<'e>(
+    ex: impl sqlx::PgExecutor<'e>,
     id_numbers: &[String],
     phones: &[String],
     names: &[String],
@@ -704,10 +704,78 @@ pub(crate) async fn persons_matching(
         .bind(phones)
         .bind(hashes)
         .bind(names)
-        .fetch_all(pool)
+        .fetch_all(ex)
         .await
         .map_err(db_err)?;
     all(rows, stored_person_of)
+}
+
+pub(crate) async fn person_count(pool: &PgPool) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM person")
+        .fetch_one(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(n.unsigned_abs())
+}
+
+pub(crate) async fn person_id_number_keys(pool: &PgPool) -> Result<Vec<(u64, i64)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id_number, id FROM person WHERE merged_into IS NULL AND id_number IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, id)| (key.unsigned_abs(), id))
+        .collect())
+}
+
+pub(crate) async fn contact_ids(pool: &PgPool) -> Result<Vec<ContactId>> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT contact_id FROM contact")
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    ids.iter().map(|id| contact_id_of(id)).collect()
+}
+
+/// Drops the non-unique indexes of the person and contact tables (here the
+/// contact table's cost a bulk load more to keep than to build again: on
+/// this engine every index entry is written to the WAL as well); returns
+/// their definitions, to be run again.
+pub(crate) async fn suspend_indexes(conn: &mut PgConnection) -> Result<Vec<String>> {
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT indexname::text, indexdef FROM pg_indexes \
+          WHERE schemaname = current_schema() AND tablename IN ('person', 'contact') \
+            AND indexdef NOT LIKE 'CREATE UNIQUE%' ORDER BY indexname",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut made = Vec::with_capacity(indexes.len());
+    for (name, def) in indexes {
+        sqlx::query(&format!("DROP INDEX \"{name}\""))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        made.push(def);
+    }
+    Ok(made)
+}
+
+/// Builds indexes from their definitions, sorting in memory where it can.
+pub(crate) async fn restore_indexes(conn: &mut PgConnection, defs: &[String]) -> Result<()> {
+    if defs.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SET LOCAL maintenance_work_mem = '512MB'")
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    for def in defs {
+        sqlx::query(def).execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn match_candidates(

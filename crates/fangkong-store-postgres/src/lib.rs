@@ -828,6 +828,18 @@ impl CaseStore for PgStore {
         cases::persons_matching(&self.pool, id_numbers, phones, names).await
     }
 
+    async fn person_count(&self) -> Result<u64> {
+        cases::person_count(&self.pool).await
+    }
+
+    async fn person_id_number_keys(&self) -> Result<Vec<(u64, i64)>> {
+        cases::person_id_number_keys(&self.pool).await
+    }
+
+    async fn contact_ids(&self) -> Result<Vec<ContactId>> {
+        cases::contact_ids(&self.pool).await
+    }
+
     async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>> {
         cases::match_candidates(&self.pool, filter).await
     }
@@ -937,6 +949,7 @@ impl Store for PgStore {
             tx,
             inserted: 0,
             line_list_inserted: 0,
+            suspended: Vec::new(),
         }))
     }
 
@@ -958,6 +971,9 @@ pub struct PgTx {
     /// brought up to date (after a bulk import, the planner must know the
     /// new sizes before the first observation list).
     line_list_inserted: usize,
+    /// The indexes [`WriteTx::suspend_line_list_indexes`] dropped, as their
+    /// definitions.
+    suspended: Vec<String>,
 }
 
 impl PgTx {
@@ -1533,6 +1549,27 @@ impl WriteTx for PgTx {
         cases::insert_persons(self.conn(), persons).await
     }
 
+    async fn persons_matching(
+        &mut self,
+        id_numbers: &[String],
+        phones: &[String],
+        names: &[String],
+    ) -> Result<Vec<StoredPerson>> {
+        cases::persons_matching(self.conn(), id_numbers, phones, names).await
+    }
+
+    async fn suspend_line_list_indexes(&mut self) -> Result<usize> {
+        let dropped = cases::suspend_indexes(self.conn()).await?;
+        let n = dropped.len();
+        self.suspended.extend(dropped);
+        Ok(n)
+    }
+
+    async fn restore_indexes(&mut self) -> Result<()> {
+        let defs = std::mem::take(&mut self.suspended);
+        cases::restore_indexes(self.conn(), &defs).await
+    }
+
     async fn update_person(&mut self, id: i64, person: &NewPerson) -> Result<()> {
         cases::update_person(self.conn(), id, person).await
     }
@@ -1622,6 +1659,7 @@ impl WriteTx for PgTx {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
+        self.restore_indexes().await?;
         self.analyze_if_loaded().await?;
         self.tx.commit().await.map_err(db_err)
     }

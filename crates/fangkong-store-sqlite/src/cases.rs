@@ -402,7 +402,7 @@ pub(crate) async fn person(pool: &SqlitePool, id: i64) -> Result<Option<StoredPe
 }
 
 pub(crate) async fn persons_matching(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id_numbers: &[String],
     phones: &[String],
     names: &[String],
@@ -438,7 +438,7 @@ pub(crate) async fn persons_matching(
             .bind(json_ints(&phones[range(phones.len(), n)]))
             .bind(json_ints(&hashes))
             .bind(json_strings(names.iter().map(String::as_str)))
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(other)?;
         for row in rows {
@@ -447,6 +447,69 @@ pub(crate) async fn persons_matching(
         }
     }
     Ok(out.into_values().collect())
+}
+
+pub(crate) async fn person_count(pool: &SqlitePool) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM person")
+        .fetch_one(pool)
+        .await
+        .map_err(other)?;
+    Ok(n.unsigned_abs())
+}
+
+pub(crate) async fn person_id_number_keys(pool: &SqlitePool) -> Result<Vec<(u64, i64)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id_number, id FROM person WHERE merged_into IS NULL AND id_number IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(other)?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, id)| (key.unsigned_abs(), id))
+        .collect())
+}
+
+pub(crate) async fn contact_ids(pool: &SqlitePool) -> Result<Vec<ContactId>> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT contact_id FROM contact")
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
+    ids.iter()
+        .map(|id| ContactId::parse(id).map_err(|_| bad("contact id", id)))
+        .collect()
+}
+
+/// Drops the non-unique indexes of the person table; returns their `CREATE`
+/// statements, to be run again.
+pub(crate) async fn suspend_indexes(conn: &mut SqliteConnection) -> Result<Vec<String>> {
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+           AND tbl_name = 'person' AND sql IS NOT NULL \
+           AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let mut made = Vec::with_capacity(indexes.len());
+    for (name, sql) in indexes {
+        sqlx::query(&format!("DROP INDEX \"{name}\""))
+            .execute(&mut *conn)
+            .await
+            .map_err(other)?;
+        made.push(sql);
+    }
+    Ok(made)
+}
+
+pub(crate) async fn restore_indexes(conn: &mut SqliteConnection, sql: &[String]) -> Result<()> {
+    for create in sql {
+        sqlx::query(create)
+            .execute(&mut *conn)
+            .await
+            .map_err(other)?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn insert_persons(

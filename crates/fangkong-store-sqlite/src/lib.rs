@@ -869,7 +869,20 @@ impl CaseStore for SqliteStore {
         phones: &[String],
         names: &[String],
     ) -> Result<Vec<StoredPerson>> {
-        cases::persons_matching(&self.read, id_numbers, phones, names).await
+        let mut conn = self.read.acquire().await.map_err(other)?;
+        cases::persons_matching(&mut conn, id_numbers, phones, names).await
+    }
+
+    async fn person_count(&self) -> Result<u64> {
+        cases::person_count(&self.read).await
+    }
+
+    async fn person_id_number_keys(&self) -> Result<Vec<(u64, i64)>> {
+        cases::person_id_number_keys(&self.read).await
+    }
+
+    async fn contact_ids(&self) -> Result<Vec<ContactId>> {
+        cases::contact_ids(&self.read).await
     }
 
     async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>> {
@@ -977,7 +990,10 @@ impl Store for SqliteStore {
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>> {
         let tx = self.write.begin().await.map_err(other)?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(SqliteTx {
+            tx,
+            suspended: Vec::new(),
+        }))
     }
 
     async fn chain_head(&self, chain: Chain) -> Result<ChainHead> {
@@ -1297,6 +1313,9 @@ async fn insert_rows(
 /// A write transaction on the single writer connection.
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    /// The indexes [`WriteTx::suspend_line_list_indexes`] dropped, as
+    /// their `CREATE` statements.
+    suspended: Vec<String>,
 }
 
 #[async_trait]
@@ -1692,6 +1711,27 @@ impl WriteTx for SqliteTx {
         cases::insert_persons(&mut self.tx, persons).await
     }
 
+    async fn persons_matching(
+        &mut self,
+        id_numbers: &[String],
+        phones: &[String],
+        names: &[String],
+    ) -> Result<Vec<StoredPerson>> {
+        cases::persons_matching(&mut self.tx, id_numbers, phones, names).await
+    }
+
+    async fn suspend_line_list_indexes(&mut self) -> Result<usize> {
+        let dropped = cases::suspend_indexes(&mut self.tx).await?;
+        let n = dropped.len();
+        self.suspended.extend(dropped);
+        Ok(n)
+    }
+
+    async fn restore_indexes(&mut self) -> Result<()> {
+        let sql = std::mem::take(&mut self.suspended);
+        cases::restore_indexes(&mut self.tx, &sql).await
+    }
+
     async fn update_person(&mut self, id: i64, person: &NewPerson) -> Result<()> {
         cases::update_person(&mut self.tx, id, person).await
     }
@@ -1776,7 +1816,8 @@ impl WriteTx for SqliteTx {
         tasks::handle_tip(&mut self.tx, id, by, at, note).await
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        self.restore_indexes().await?;
         self.tx.commit().await.map_err(other)
     }
 }

@@ -1276,3 +1276,111 @@ async fn bulk_insert_timing() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_bulk_load_drops_the_person_indexes_and_builds_them_again() {
+    for e in engines().await {
+        let s = e.store.as_ref();
+        let zhang = full_person(
+            "张伟",
+            Some("42010219900101123"),
+            Some("13800000001"),
+            "420102",
+        );
+        let li = full_person("李娜", None, Some("13800000002"), "420104");
+        let wang = full_person("王芳", Some("42010419850505123"), None, "420104");
+        let p1 = persons(s, std::slice::from_ref(&zhang)).await[0];
+        assert_eq!(s.person_count().await.unwrap(), 1, "{}", e.name);
+        let key = zhang.id_number.as_ref().unwrap().key();
+        assert_eq!(key, 42010219900101123, "{}", e.name);
+        assert_eq!(
+            s.person_id_number_keys().await.unwrap(),
+            [(key, p1)],
+            "{}",
+            e.name
+        );
+        assert!(s.contact_ids().await.unwrap().is_empty(), "{}", e.name);
+        let strings = |xs: &[&str]| xs.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let ids = |got: Vec<fangkong_store::StoredPerson>| -> Vec<i64> {
+            got.iter().map(|p| p.id).collect()
+        };
+
+        // suspended: the transaction still finds its own records
+        let mut tx = s.begin().await.unwrap();
+        let dropped = tx.suspend_line_list_indexes().await.unwrap();
+        assert!(dropped >= 3, "{}: {dropped} indexes", e.name);
+        let made = tx
+            .insert_persons(&[new_person(&li), new_person(&wang)])
+            .await
+            .unwrap();
+        let phones = strings(&["13800000001", "13800000002"]);
+        let found = tx.persons_matching(&[], &phones, &[]).await.unwrap();
+        assert_eq!(ids(found), [p1, made[0]], "{}", e.name);
+        tx.restore_indexes().await.unwrap();
+        let wang_id = wang.id_number.as_ref().unwrap().reveal().to_owned();
+        let found = tx
+            .persons_matching(std::slice::from_ref(&wang_id), &[], &strings(&["李娜"]))
+            .await
+            .unwrap();
+        assert_eq!(ids(found), made, "{}", e.name);
+        tx.commit().await.unwrap();
+        assert_eq!(
+            ids(s.persons_matching(&[], &phones, &[]).await.unwrap()),
+            [p1, made[0]],
+            "{}",
+            e.name
+        );
+        let mut keys = s.person_id_number_keys().await.unwrap();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [(key, p1), (wang.id_number.as_ref().unwrap().key(), made[1])],
+            "{}",
+            e.name
+        );
+        assert_eq!(s.person_count().await.unwrap(), 3, "{}", e.name);
+
+        // the same indexes are there after a restore, a rollback, and a
+        // commit that was not told to restore
+        for end in ["rollback", "commit"] {
+            let mut tx = s.begin().await.unwrap();
+            let again = tx.suspend_line_list_indexes().await.unwrap();
+            assert_eq!(again, dropped, "{}: before the {end}", e.name);
+            tx.insert_persons(&[new_person(&Person::unknown(code("420102")))])
+                .await
+                .unwrap();
+            if end == "commit" {
+                tx.commit().await.unwrap();
+            } else {
+                drop(tx);
+            }
+        }
+        let mut tx = s.begin().await.unwrap();
+        assert_eq!(
+            tx.suspend_line_list_indexes().await.unwrap(),
+            dropped,
+            "{}: after the commit",
+            e.name
+        );
+        drop(tx);
+        assert_eq!(s.person_count().await.unwrap(), 4, "{}", e.name);
+
+        // contact ids
+        let k = contact(
+            "BULK-1",
+            li.clone(),
+            vec![link("X-1", Exposure::Household, day(1, 19))],
+            ObservationPlace::Home,
+            day(1, 20),
+        );
+        insert_contacts(s, &[contact_entry(k, made[0], "420104", "420104")]).await;
+        let got: Vec<String> = s
+            .contact_ids()
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        assert_eq!(got, ["BULK-1"], "{}", e.name);
+    }
+}

@@ -426,6 +426,14 @@ pub trait CaseStore: Send + Sync {
     ) -> Result<Vec<StoredPerson>>;
     async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>>;
     async fn match_candidate(&self, id: i64) -> Result<Option<MatchCandidate>>;
+    /// How many person records there are, merged ones included.
+    async fn person_count(&self) -> Result<u64>;
+    /// Every unmerged person record with an ID number, as the number's
+    /// [`IdNumber::key`](fangkong_domain::case::IdNumber::key) and the
+    /// record's id: what a bulk import resolves people against.
+    async fn person_id_number_keys(&self) -> Result<Vec<(u64, i64)>>;
+    /// Every stored contact id.
+    async fn contact_ids(&self) -> Result<Vec<ContactId>>;
 
     /// Bumped by [`WriteTx::bump_graph_generation`]: a graph built from
     /// [`CaseStore::graph_rows`] stays current while it stays the same.
@@ -573,6 +581,28 @@ pub trait WriteTx: Send {
     /// `contact.version`; a [`StoreError::Conflict`] when the stored version is
     /// not `contact.version - 1`.
     async fn update_contact(&mut self, contact: &ContactEntry) -> Result<()>;
+    /// [`CaseStore::persons_matching`] inside this transaction: its own
+    /// records are among those found.
+    async fn persons_matching(
+        &mut self,
+        id_numbers: &[String],
+        phones: &[String],
+        names: &[String],
+    ) -> Result<Vec<StoredPerson>>;
+    /// Bulk loading (PostgreSQL's "remove indexes" advice): drops the
+    /// non-unique indexes of the person table (its matching keys, inserted
+    /// at random places) — and of the contact table, where the engine finds
+    /// them dearer to keep than to build again — inside this
+    /// transaction, for [`WriteTx::restore_indexes`] to build again from
+    /// sorted keys once the rows are in; commit builds them if it was not
+    /// called, and a rollback brings them back as they were. Unique keys and
+    /// the other tables keep theirs. Meanwhile this transaction's reads of
+    /// those tables scan them; on PostgreSQL other sessions' reads of them
+    /// wait for the commit (SQLite's readers go on with the last commit).
+    /// Returns how many indexes it dropped.
+    async fn suspend_line_list_indexes(&mut self) -> Result<usize>;
+    /// Builds the indexes [`WriteTx::suspend_line_list_indexes`] dropped.
+    async fn restore_indexes(&mut self) -> Result<()>;
     /// Add candidate pairs (a pair already listed is left as it is).
     async fn insert_match_candidates(&mut self, candidates: &[MatchCandidate]) -> Result<()>;
     async fn decide_match(

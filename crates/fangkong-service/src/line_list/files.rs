@@ -73,6 +73,14 @@
 //!   batches of [`BATCH_ROWS`] inside one transaction; the graph generation is
 //!   bumped once; one audit entry names the file and the counts (no personal
 //!   data).
+//! - A large contact file loads in bulk ([`BULK_ROWS`]): once it is seen to
+//!   be large beside the people stored, every stored ID number and contact id
+//!   is read into memory, the person records' matching indexes (on
+//!   PostgreSQL the contact indexes too) are dropped inside the transaction
+//!   and built again before it commits, and people without an ID number are
+//!   compared with the stored ones at the end. The result is the same as
+//!   row by row; on PostgreSQL, others reading people or contacts wait for
+//!   the import to commit.
 //!
 //! # The de-identified export
 //!
@@ -111,6 +119,13 @@ use crate::{Principal, Result, RowError, Service, ServiceError};
 /// Rows written per batch.
 pub const BATCH_ROWS: usize = 50_000;
 
+/// A contact import loads in bulk once it has written this many contacts
+/// and at least a quarter as many as there were people stored before it:
+/// the person records' matching indexes are then dropped and built again at
+/// the end ([`fangkong_store::WriteTx::suspend_line_list_indexes`]), which
+/// costs less than keeping them up to date row by row.
+pub const BULK_ROWS: u64 = 200_000;
+
 /// How a line-list file is imported.
 #[derive(Clone)]
 pub struct ImportOptions {
@@ -121,6 +136,9 @@ pub struct ImportOptions {
     pub batch_rows: usize,
     /// Called with the number of rows read so far, after each batch.
     pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    /// Contacts written before a contact import considers loading in bulk
+    /// (see [`BULK_ROWS`]), and between its looks.
+    pub bulk_rows: u64,
     /// The file's name, for the audit entry.
     pub label: String,
 }
@@ -131,6 +149,7 @@ impl Default for ImportOptions {
             skip_bad: false,
             batch_rows: BATCH_ROWS,
             progress: None,
+            bulk_rows: BULK_ROWS,
             label: String::new(),
         }
     }
@@ -141,6 +160,7 @@ impl std::fmt::Debug for ImportOptions {
         f.debug_struct("ImportOptions")
             .field("skip_bad", &self.skip_bad)
             .field("batch_rows", &self.batch_rows)
+            .field("bulk_rows", &self.bulk_rows)
             .field("label", &self.label)
             .finish()
     }
@@ -157,6 +177,8 @@ pub struct ImportSummary {
     pub links: u64,
     /// Candidate pairs of person records found for review.
     pub candidates: u64,
+    /// Whether the import loaded in bulk (see [`BULK_ROWS`]).
+    pub bulk: bool,
     /// With `skip_bad`: the bad rows, each with its fields as in the file.
     pub bad: Vec<(RowError, Vec<String>)>,
     /// The file's header (for a reject file).
@@ -1349,21 +1371,31 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let mut resolver = PersonResolver::default();
         let mut timing = Timing::default();
+        // in bulk: the contact ids stored before the import
+        let mut bulk: Option<IdSet> = None;
+        let mut next_bulk_look = options.bulk_rows.max(1);
+        let mut persons_before: Option<u64> = None;
         while let Some(batch) = timing.wait(rx.recv()).await {
             summary.rows += batch.read;
             bad.extend(batch.bad);
             let rows = batch.rows;
-            let ids: Vec<ContactId> = rows.iter().map(|r| r.contact.id().clone()).collect();
-            let stored: HashSet<ContactId> = if ids.is_empty() {
-                HashSet::new()
-            } else {
-                self.store
-                    .existing_contacts(&ids)
-                    .await?
-                    .into_iter()
-                    .collect()
+            let stored: HashSet<ContactId> = match &bulk {
+                Some(known) => rows
+                    .iter()
+                    .map(|r| r.contact.id())
+                    .filter(|id| known.get(id.as_str()).is_some())
+                    .cloned()
+                    .collect(),
+                None if rows.is_empty() => HashSet::new(),
+                None => {
+                    let ids: Vec<ContactId> = rows.iter().map(|r| r.contact.id().clone()).collect();
+                    self.store
+                        .existing_contacts(&ids)
+                        .await?
+                        .into_iter()
+                        .collect()
+                }
             };
-            drop(ids);
             let mut ask: Vec<CaseId> = Vec::new();
             {
                 let mut asked: HashSet<&str> = HashSet::new();
@@ -1443,6 +1475,26 @@ impl Service {
                 timing.write(tx.insert_contacts(&entries)).await?;
                 summary.imported += entries.len() as u64;
             }
+            if bulk.is_none() && summary.imported >= next_bulk_look {
+                next_bulk_look = summary.imported + options.bulk_rows.max(1);
+                let before = match persons_before {
+                    Some(n) => n,
+                    None => *persons_before.insert(self.store.person_count().await?),
+                };
+                if summary.imported.saturating_mul(4) >= before {
+                    // read before the indexes go: on PostgreSQL, reads of
+                    // the tables wait for this transaction from then on
+                    resolver.preload(self.store.person_id_number_keys().await?);
+                    let mut known = IdSet::default();
+                    for id in self.store.contact_ids().await? {
+                        known.set(id.as_str(), 1);
+                    }
+                    tx.suspend_line_list_indexes().await?;
+                    tracing::debug!(contacts = summary.imported, "contact import in bulk");
+                    bulk = Some(known);
+                    summary.bulk = true;
+                }
+            }
             if let Some(p) = &options.progress {
                 p(summary.rows);
             }
@@ -1453,6 +1505,12 @@ impl Service {
             return Err(ServiceError::BadRows(
                 bad.into_iter().map(|(e, _)| e).collect(),
             ));
+        }
+        if bulk.is_some() {
+            let started = std::time::Instant::now();
+            tx.restore_indexes().await?;
+            resolver.match_deferred(tx.as_mut()).await?;
+            tracing::debug!(took = ?started.elapsed(), "indexes rebuilt, deferred matches found");
         }
         summary.candidates = resolver.finish(tx.as_mut()).await? as u64;
         if summary.imported > 0 {

@@ -34,14 +34,9 @@ const MAX_CANDIDATES_PER_RECORD: usize = 10;
 /// must not make an import quadratic.
 const MAX_EARLIER_PER_KEY: usize = 32;
 
-/// An ID number as a number: its 17 digits (the check character follows
-/// from them), so a million people take 16 bytes each, not a string.
-fn id_key(id: &IdNumber) -> u64 {
-    id.reveal()
-        .bytes()
-        .take(17)
-        .fold(0u64, |n, b| n * 10 + u64::from(b.wrapping_sub(b'0') % 10))
-}
+/// After a bulk import, records made without an ID number are compared with
+/// the stored ones this many at a time.
+const DEFERRED_CHUNK: usize = 20_000;
 
 /// A person to resolve: the data, the path of the home region, and the day
 /// the record was made (for reading a birth year from an age).
@@ -51,10 +46,73 @@ pub(crate) struct Incoming {
     pub recorded_on: NaiveDate,
 }
 
+/// Stored records by phone and by exact name, to find those a new record
+/// shares one with without comparing it with all of them.
+struct StoredKeys<'a> {
+    by_phone: HashMap<&'a str, Vec<&'a StoredPerson>>,
+    by_name: HashMap<&'a str, Vec<&'a StoredPerson>>,
+}
+
+impl<'a> StoredKeys<'a> {
+    /// The unmerged records among `stored` that `keep` keeps.
+    fn new(stored: &'a [StoredPerson], keep: impl Fn(&StoredPerson) -> bool) -> Self {
+        let mut keys = StoredKeys {
+            by_phone: HashMap::new(),
+            by_name: HashMap::new(),
+        };
+        for s in stored.iter().filter(|s| s.merged_into.is_none() && keep(s)) {
+            if let Some(p) = &s.person.phone {
+                keys.by_phone.entry(p.as_str()).or_default().push(s);
+            }
+            if let Some(n) = &s.person.name {
+                keys.by_name.entry(n.as_str()).or_default().push(s);
+            }
+        }
+        keys
+    }
+
+    /// The records sharing the person's phone or name, each once, oldest first.
+    fn sharing(&self, person: &Person) -> Vec<&'a StoredPerson> {
+        let mut out: Vec<&'a StoredPerson> = Vec::new();
+        if let Some(p) = &person.phone {
+            out.extend(self.by_phone.get(p.as_str()).into_iter().flatten());
+        }
+        if let Some(n) = &person.name {
+            out.extend(self.by_name.get(n.as_str()).into_iter().flatten());
+        }
+        out.sort_by_key(|s| s.id);
+        out.dedup_by_key(|s| s.id);
+        out
+    }
+}
+
+/// The candidate pair of two records, if the rules call them one.
+fn candidate(a: i64, a_record: Record<'_>, b: i64, b_record: Record<'_>) -> Option<MatchCandidate> {
+    if a == b {
+        return None;
+    }
+    match compare(a_record, b_record) {
+        Verdict::Candidate { reason, score } => Some(MatchCandidate {
+            id: 0,
+            a: a.min(b),
+            b: a.max(b),
+            reason,
+            score,
+            status: MatchStatus::Pending,
+            found_at: now_millis(),
+            decided_by: None,
+            decided_at: None,
+        }),
+        _ => None,
+    }
+}
+
 /// Resolves people to person records across the batches of one import (or
 /// one entry), remembering the records it made.
 #[derive(Default)]
 pub(crate) struct PersonResolver {
+    /// ID numbers ([`IdNumber::key`]) and their records: those stored that
+    /// batches asked for (or all of them, once preloaded), and those made here.
     by_id_number: HashMap<u64, i64>,
     /// Records made here that have a name or a phone, for matching later ones.
     made: Vec<(i64, Person, NaiveDate)>,
@@ -62,9 +120,31 @@ pub(crate) struct PersonResolver {
     by_name: HashMap<String, Vec<usize>>,
     /// Candidate pairs found so far (`id` unset).
     pub candidates: Vec<MatchCandidate>,
+    /// Set by [`PersonResolver::preload`]: batches do not ask the store.
+    preloaded: bool,
+    /// Records made without an ID number since then, waiting for
+    /// [`PersonResolver::match_deferred`] to compare them with stored ones.
+    deferred: Vec<(i64, Person, NaiveDate)>,
+    /// The first record made here: later ones were made by this import
+    /// (or by one running beside it).
+    first_made: Option<i64>,
 }
 
 impl PersonResolver {
+    /// For a bulk import: takes every stored ID number at once, so that no
+    /// batch asks the store again; records without an ID number are compared
+    /// with the stored ones by [`PersonResolver::match_deferred`], once the
+    /// store's indexes are back.
+    pub fn preload(&mut self, keys: Vec<(u64, i64)>) {
+        self.by_id_number.reserve(keys.len());
+        for (key, id) in keys {
+            // one ID number on two unmerged records: the older is the person
+            let kept = self.by_id_number.entry(key).or_insert(id);
+            *kept = (*kept).min(id);
+        }
+        self.preloaded = true;
+    }
+
     /// The person record of each incoming person, in order, making the
     /// records that do not exist yet inside `tx`.
     pub async fn resolve(
@@ -76,14 +156,16 @@ impl PersonResolver {
         let mut id_numbers = Vec::new();
         let mut phones = Vec::new();
         let mut names = Vec::new();
-        for p in &batch {
-            if let Some(n) = &p.person.id_number {
-                if !self.by_id_number.contains_key(&id_key(n)) {
-                    id_numbers.push(n.reveal().to_owned());
+        if !self.preloaded {
+            for p in &batch {
+                if let Some(n) = &p.person.id_number {
+                    if !self.by_id_number.contains_key(&n.key()) {
+                        id_numbers.push(n.reveal().to_owned());
+                    }
+                } else {
+                    phones.extend(p.person.phone.as_ref().map(|x| x.as_str().to_owned()));
+                    names.extend(p.person.name.as_ref().map(|x| x.as_str().to_owned()));
                 }
-            } else {
-                phones.extend(p.person.phone.as_ref().map(|x| x.as_str().to_owned()));
-                names.extend(p.person.name.as_ref().map(|x| x.as_str().to_owned()));
             }
         }
         let stored = if id_numbers.is_empty() && phones.is_empty() && names.is_empty() {
@@ -93,7 +175,7 @@ impl PersonResolver {
         };
         for s in &stored {
             if let Some(n) = &s.person.id_number {
-                self.by_id_number.entry(id_key(n)).or_insert(s.id);
+                self.by_id_number.entry(n.key()).or_insert(s.id);
             }
         }
 
@@ -103,7 +185,7 @@ impl PersonResolver {
         let mut new_of: Vec<usize> = Vec::new();
         let mut pending: HashMap<u64, usize> = HashMap::new();
         for (i, p) in batch.iter().enumerate() {
-            let key = p.person.id_number.as_ref().map(id_key);
+            let key = p.person.id_number.as_ref().map(IdNumber::key);
             match key.and_then(|k| self.by_id_number.get(&k)) {
                 Some(id) => ids.push(Some(*id)),
                 None => {
@@ -133,6 +215,9 @@ impl PersonResolver {
         } else {
             tx.insert_persons(&rows).await?
         };
+        if let Some(&first) = made.first() {
+            self.first_made.get_or_insert(first);
+        }
         let mut next_new = new_of.into_iter();
         let mut out = Vec::with_capacity(batch.len());
         for id in ids {
@@ -145,21 +230,27 @@ impl PersonResolver {
             }
         }
 
+        let keys = StoredKeys::new(&stored, |_| true);
         for (row, &i) in new_rows.iter().enumerate() {
             let Some(&id) = made.get(row) else { continue };
             let incoming = &batch[i];
             if let Some(n) = &incoming.person.id_number {
-                self.by_id_number.insert(id_key(n), id);
+                self.by_id_number.insert(n.key(), id);
                 continue;
             }
-            self.match_new(id, incoming, &stored);
+            self.match_new(id, incoming, &keys);
+            let person = &incoming.person;
+            if self.preloaded && (person.phone.is_some() || person.name.is_some()) {
+                self.deferred
+                    .push((id, person.clone(), incoming.recorded_on));
+            }
         }
         Ok(out)
     }
 
     /// Compares a new record without an ID number with the stored records
     /// and those made earlier that share its name or phone.
-    fn match_new(&mut self, id: i64, incoming: &Incoming, stored: &[StoredPerson]) {
+    fn match_new(&mut self, id: i64, incoming: &Incoming, stored: &StoredKeys<'_>) {
         let person = &incoming.person;
         let phone = person.phone.as_ref().map(|p| p.as_str().to_owned());
         let name = person.name.as_ref().map(|n| n.as_str().to_owned());
@@ -171,36 +262,17 @@ impl PersonResolver {
             recorded_on: incoming.recorded_on,
         };
         let mut found = 0;
-        let mut consider = |other_id: i64, other: Record<'_>, out: &mut Vec<MatchCandidate>| {
-            if found >= MAX_CANDIDATES_PER_RECORD || other_id == id {
-                return;
+        for s in stored.sharing(person) {
+            if found == MAX_CANDIDATES_PER_RECORD {
+                break;
             }
-            if let Verdict::Candidate { reason, score } = compare(other, this) {
+            let other = Record {
+                person: &s.person,
+                recorded_on: incoming.recorded_on,
+            };
+            if let Some(c) = candidate(s.id, other, id, this) {
                 found += 1;
-                out.push(MatchCandidate {
-                    id: 0,
-                    a: other_id.min(id),
-                    b: other_id.max(id),
-                    reason,
-                    score,
-                    status: MatchStatus::Pending,
-                    found_at: now_millis(),
-                    decided_by: None,
-                    decided_at: None,
-                });
-            }
-        };
-        for s in stored {
-            let shares = (phone.is_some()
-                && s.person.phone.as_ref().map(|p| p.as_str()) == phone.as_deref())
-                || (name.is_some()
-                    && s.person.name.as_ref().map(|n| n.as_str()) == name.as_deref());
-            if shares && s.merged_into.is_none() {
-                let other = Record {
-                    person: &s.person,
-                    recorded_on: incoming.recorded_on,
-                };
-                consider(s.id, other, &mut self.candidates);
+                self.candidates.push(c);
             }
         }
         let mut earlier: Vec<usize> = Vec::new();
@@ -213,12 +285,18 @@ impl PersonResolver {
         earlier.sort_unstable();
         earlier.dedup();
         for i in earlier {
+            if found == MAX_CANDIDATES_PER_RECORD {
+                break;
+            }
             let (other_id, other, on) = &self.made[i];
             let other = Record {
                 person: other,
                 recorded_on: *on,
             };
-            consider(*other_id, other, &mut self.candidates);
+            if let Some(c) = candidate(*other_id, other, id, this) {
+                found += 1;
+                self.candidates.push(c);
+            }
         }
         let index = self.made.len();
         self.made.push((id, person.clone(), incoming.recorded_on));
@@ -231,6 +309,46 @@ impl PersonResolver {
                 list.push(index);
             }
         }
+    }
+
+    /// After a preloaded import, with the store's indexes back: compares the
+    /// records made without an ID number with the stored records (made
+    /// before this import) that share a phone or a name, as each batch does
+    /// otherwise.
+    pub async fn match_deferred(&mut self, tx: &mut dyn WriteTx) -> Result<()> {
+        let deferred = std::mem::take(&mut self.deferred);
+        let first = self.first_made.unwrap_or(i64::MAX);
+        for chunk in deferred.chunks(DEFERRED_CHUNK) {
+            let phones: Vec<String> = chunk
+                .iter()
+                .filter_map(|(_, p, _)| p.phone.as_ref().map(|x| x.as_str().to_owned()))
+                .collect();
+            let names: Vec<String> = chunk
+                .iter()
+                .filter_map(|(_, p, _)| p.name.as_ref().map(|x| x.as_str().to_owned()))
+                .collect();
+            let stored = tx.persons_matching(&[], &phones, &names).await?;
+            let keys = StoredKeys::new(&stored, |s| s.id < first);
+            for (id, person, on) in chunk {
+                let this = Record {
+                    person,
+                    recorded_on: *on,
+                };
+                let found = keys
+                    .sharing(person)
+                    .into_iter()
+                    .filter_map(|s| {
+                        let other = Record {
+                            person: &s.person,
+                            recorded_on: *on,
+                        };
+                        candidate(s.id, other, *id, this)
+                    })
+                    .take(MAX_CANDIDATES_PER_RECORD);
+                self.candidates.extend(found);
+            }
+        }
+        Ok(())
     }
 
     /// Stores the candidate pairs found.

@@ -117,11 +117,16 @@ fn report_import(
         eprintln!("{bad} bad rows written to {}", path.display());
     }
     println!(
-        "imported {} {what} from {} rows ({} links to source cases, {} candidate pairs of people to review){}",
+        "imported {} {what} from {} rows ({} links to source cases, {} candidate pairs of people to review){}{}",
         summary.imported,
         summary.rows,
         summary.links,
         summary.candidates,
+        if summary.bulk {
+            "; loaded in bulk, indexes rebuilt"
+        } else {
+            ""
+        },
         if bad > 0 {
             format!("; {bad} bad rows skipped")
         } else {
