@@ -490,10 +490,14 @@ async fn a_bulk_contact_import_stores_what_a_row_by_row_one_does() {
             "contact_id,source_case_id,region_code,exposure,last_exposure_date,name,phone\n\
                      K10,A1,420102,household,2020-01-12,,\n\
                      K11,A1,420102,household,2020-01-12,,\n\
-                     K1,A1,420102,household,2020-01-12,张三,13800138000\n";
+                     K1,A1,420102,household,2020-01-12,张三,13800138000\n\
+                     K12,ZZ9,420102,household,2020-01-12,,\n";
         assert_eq!(
             bad_rows(import_contacts_in_bulk(other, &sys, again, 1).await),
-            [(4, "contact_id".to_owned())],
+            [
+                (4, "contact_id".to_owned()),
+                (5, "source_case_id".to_owned())
+            ],
             "{engine}"
         );
         let store = other.service.store();

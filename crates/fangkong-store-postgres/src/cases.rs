@@ -731,6 +731,14 @@ pub(crate) async fn person_id_number_keys(pool: &PgPool) -> Result<Vec<(u64, i64
         .collect())
 }
 
+pub(crate) async fn case_ids(pool: &PgPool) -> Result<Vec<CaseId>> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT case_id FROM case_file")
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    ids.iter().map(|id| case_id_of(id)).collect()
+}
+
 pub(crate) async fn contact_ids(pool: &PgPool) -> Result<Vec<ContactId>> {
     let ids: Vec<String> = sqlx::query_scalar("SELECT contact_id FROM contact")
         .fetch_all(pool)

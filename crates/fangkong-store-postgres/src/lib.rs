@@ -840,6 +840,10 @@ impl CaseStore for PgStore {
         cases::contact_ids(&self.pool).await
     }
 
+    async fn case_ids(&self) -> Result<Vec<CaseId>> {
+        cases::case_ids(&self.pool).await
+    }
+
     async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>> {
         cases::match_candidates(&self.pool, filter).await
     }

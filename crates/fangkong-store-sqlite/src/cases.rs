@@ -470,6 +470,16 @@ pub(crate) async fn person_id_number_keys(pool: &SqlitePool) -> Result<Vec<(u64,
         .collect())
 }
 
+pub(crate) async fn case_ids(pool: &SqlitePool) -> Result<Vec<CaseId>> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT case_id FROM case_file")
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
+    ids.iter()
+        .map(|id| CaseId::parse(id).map_err(|_| bad("case id", id)))
+        .collect()
+}
+
 pub(crate) async fn contact_ids(pool: &SqlitePool) -> Result<Vec<ContactId>> {
     let ids: Vec<String> = sqlx::query_scalar("SELECT contact_id FROM contact")
         .fetch_all(pool)

@@ -885,6 +885,10 @@ impl CaseStore for SqliteStore {
         cases::contact_ids(&self.read).await
     }
 
+    async fn case_ids(&self) -> Result<Vec<CaseId>> {
+        cases::case_ids(&self.read).await
+    }
+
     async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>> {
         cases::match_candidates(&self.read, filter).await
     }

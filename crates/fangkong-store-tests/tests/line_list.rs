@@ -1382,5 +1382,15 @@ async fn a_bulk_load_drops_the_person_indexes_and_builds_them_again() {
             .map(|c| c.as_str().to_owned())
             .collect();
         assert_eq!(got, ["BULK-1"], "{}", e.name);
+        assert!(s.case_ids().await.unwrap().is_empty(), "{}", e.name);
+        simple_case(s, "BULK-C", "420102", "420102", day(1, 20)).await;
+        let got: Vec<String> = s
+            .case_ids()
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        assert_eq!(got, ["BULK-C"], "{}", e.name);
     }
 }

@@ -434,6 +434,8 @@ pub trait CaseStore: Send + Sync {
     async fn person_id_number_keys(&self) -> Result<Vec<(u64, i64)>>;
     /// Every stored contact id.
     async fn contact_ids(&self) -> Result<Vec<ContactId>>;
+    /// Every stored case id.
+    async fn case_ids(&self) -> Result<Vec<CaseId>>;
 
     /// Bumped by [`WriteTx::bump_graph_generation`]: a graph built from
     /// [`CaseStore::graph_rows`] stays current while it stays the same.

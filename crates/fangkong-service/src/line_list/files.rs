@@ -74,8 +74,8 @@
 //!   bumped once; one audit entry names the file and the counts (no personal
 //!   data).
 //! - A large contact file loads in bulk ([`BULK_ROWS`]): once it is seen to
-//!   be large beside the people stored, every stored ID number and contact id
-//!   is read into memory, the person records' matching indexes (on
+//!   be large beside the people stored, every stored ID number, contact id
+//!   and case id is read into memory, the person records' matching indexes (on
 //!   PostgreSQL the contact indexes too) are dropped inside the transaction
 //!   and built again before it commits, and people without an ID number are
 //!   compared with the stored ones at the end. The result is the same as
@@ -1402,7 +1402,8 @@ impl Service {
                 for r in &rows {
                     for l in r.contact.links() {
                         let s = l.source.as_str();
-                        if known_cases.get(s).is_none() && asked.insert(s) {
+                        // in bulk, every stored case is known already
+                        if bulk.is_none() && known_cases.get(s).is_none() && asked.insert(s) {
                             ask.push(l.source.clone());
                         }
                     }
@@ -1488,6 +1489,9 @@ impl Service {
                     let mut known = IdSet::default();
                     for id in self.store.contact_ids().await? {
                         known.set(id.as_str(), 1);
+                    }
+                    for id in self.store.case_ids().await? {
+                        known_cases.set(id.as_str(), 1);
                     }
                     tx.suspend_line_list_indexes().await?;
                     tracing::debug!(contacts = summary.imported, "contact import in bulk");
