@@ -513,3 +513,62 @@ async fn a_bulk_contact_import_stores_what_a_row_by_row_one_does() {
         assert_eq!(by_phone.len(), 2, "{engine}: A1 and K1");
     }
 }
+
+#[tokio::test]
+async fn a_bulk_case_import_stores_what_a_row_by_row_one_does() {
+    let n = id_number("42010219800101123");
+    let first = format!(
+        "{CASE_HEADER}\n\
+         B1,420102,male,40,2020-01-10,2020-01-14,confirmed,,,,,,,张三,{n},13800138000,,\n"
+    );
+    let second = format!(
+        "{CASE_HEADER}\n\
+         B2,420102,male,30,2020-01-11,2020-01-15,suspected,,,,,,,,,,,\n\
+         B3,420103,female,31,2020-01-11,2020-01-15,suspected,,,,,,B1,,,,,\n\
+         B4,420102,male,40,2020-01-12,2020-01-16,suspected,,,,,,,张三,,13800138000,,\n\
+         B5,420104,male,40,2020-01-12,2020-01-16,confirmed,,,,,,B4,张三,{n},,,\n"
+    );
+    let row_by_row = engines().await;
+    let bulk = engines().await;
+    for (one, other) in row_by_row.iter().zip(&bulk) {
+        let engine = one.engine;
+        let mut people = Vec::new();
+        for (db, bulk_rows) in [(one, u64::MAX), (other, 1)] {
+            let sys = db.system().await;
+            import_cases(db, &sys, &first, false).await.unwrap();
+            let options = ImportOptions {
+                batch_rows: 2,
+                bulk_rows,
+                label: "bulk.csv".into(),
+                ..ImportOptions::default()
+            };
+            let summary = db
+                .service
+                .import_cases(&sys, std::io::Cursor::new(second.clone()), &options)
+                .await
+                .unwrap();
+            assert_eq!(summary.bulk, bulk_rows == 1, "{engine}");
+            assert_eq!(summary.imported, 4, "{engine}");
+            assert_eq!(summary.candidates, 1, "{engine}: B4 and B1's person");
+            let mut ids = Vec::new();
+            for c in ["B1", "B2", "B3", "B4", "B5"] {
+                ids.push(stored(db, c).await.unwrap().entry.person_id);
+            }
+            assert_eq!(ids[4], ids[0], "{engine}: B5 is B1's person by ID number");
+            let found = db
+                .service
+                .store()
+                .match_candidates(&fangkong_store::MatchFilter {
+                    path: "/000000/".into(),
+                    status: None,
+                    limit: 10,
+                })
+                .await
+                .unwrap();
+            let pairs: Vec<(i64, i64)> = found.iter().map(|c| (c.a, c.b)).collect();
+            assert_eq!(pairs, [(ids[0], ids[3])], "{engine}");
+            people.push(ids);
+        }
+        assert_eq!(people[0], people[1], "{engine}");
+    }
+}

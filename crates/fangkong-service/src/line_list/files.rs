@@ -73,9 +73,9 @@
 //!   batches of [`BATCH_ROWS`] inside one transaction; the graph generation is
 //!   bumped once; one audit entry names the file and the counts (no personal
 //!   data).
-//! - A large contact file loads in bulk ([`BULK_ROWS`]): once it is seen to
-//!   be large beside the people stored, every stored ID number, contact id
-//!   and case id is read into memory, the person records' matching indexes (on
+//! - A large file loads in bulk ([`BULK_ROWS`]): once it is seen to be
+//!   large beside the people stored, every stored ID number (and for
+//!   contacts every contact and case id) is read into memory, the person records' matching indexes (on
 //!   PostgreSQL the contact indexes too) are dropped inside the transaction
 //!   and built again before it commits, and people without an ID number are
 //!   compared with the stored ones at the end. The result is the same as
@@ -107,7 +107,7 @@ use fangkong_domain::contact::{
 };
 use fangkong_domain::region::{Region, RegionCode};
 use fangkong_domain::FieldError;
-use fangkong_store::{CaseEntry, CaseFilter, ContactEntry};
+use fangkong_store::{CaseEntry, CaseFilter, ContactEntry, Store, WriteTx};
 
 use super::persons::{Incoming, PersonResolver};
 use super::require_line_list;
@@ -119,7 +119,7 @@ use crate::{Principal, Result, RowError, Service, ServiceError};
 /// Rows written per batch.
 pub const BATCH_ROWS: usize = 50_000;
 
-/// A contact import loads in bulk once it has written this many contacts
+/// A case or contact import loads in bulk once it has written this many rows
 /// and at least a quarter as many as there were people stored before it:
 /// the person records' matching indexes are then dropped and built again at
 /// the end ([`fangkong_store::WriteTx::suspend_line_list_indexes`]), which
@@ -136,8 +136,8 @@ pub struct ImportOptions {
     pub batch_rows: usize,
     /// Called with the number of rows read so far, after each batch.
     pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
-    /// Contacts written before a contact import considers loading in bulk
-    /// (see [`BULK_ROWS`]), and between its looks.
+    /// Cases or contacts written before an import considers loading in
+    /// bulk (see [`BULK_ROWS`]), and between its looks.
     pub bulk_rows: u64,
     /// The file's name, for the audit entry.
     pub label: String,
@@ -1036,7 +1036,62 @@ struct Deferred {
     waiting: Vec<CaseId>,
 }
 
+/// When an import goes bulk ([`BULK_ROWS`]): it looks each time it has
+/// written another `step` rows.
+struct BulkLook {
+    next: u64,
+    step: u64,
+    persons_before: Option<u64>,
+    on: bool,
+}
+
+impl BulkLook {
+    fn new(options: &ImportOptions) -> Self {
+        let step = options.bulk_rows.max(1);
+        BulkLook {
+            next: step,
+            step,
+            persons_before: None,
+            on: false,
+        }
+    }
+
+    /// Whether the import, having written `written` rows, should go bulk
+    /// now: once, when it has written a quarter as many as the people stored
+    /// before it.
+    async fn due(&mut self, store: &dyn Store, written: u64) -> Result<bool> {
+        if self.on || written < self.next {
+            return Ok(false);
+        }
+        self.next = written.saturating_add(self.step);
+        let before = match self.persons_before {
+            Some(n) => n,
+            None => *self.persons_before.insert(store.person_count().await?),
+        };
+        self.on = written.saturating_mul(4) >= before;
+        Ok(self.on)
+    }
+}
+
 impl Service {
+    /// Goes bulk: every stored ID number into the resolver, then the
+    /// indexes dropped (reads of those tables wait on PostgreSQL from then on).
+    async fn start_bulk(&self, tx: &mut dyn WriteTx, resolver: &mut PersonResolver) -> Result<()> {
+        resolver.preload(self.store.person_id_number_keys().await?);
+        tx.suspend_line_list_indexes().await?;
+        Ok(())
+    }
+
+    /// Ends a bulk load: the indexes built again, then the people without an
+    /// ID number compared with the stored ones.
+    async fn end_bulk(&self, tx: &mut dyn WriteTx, resolver: &mut PersonResolver) -> Result<()> {
+        let started = std::time::Instant::now();
+        tx.restore_indexes().await?;
+        resolver.match_deferred(tx).await?;
+        tracing::debug!(took = ?started.elapsed(), "indexes rebuilt, deferred matches found");
+        Ok(())
+    }
+
     async fn import_index(&self) -> Result<Arc<RegionIndex>> {
         self.region_index
             .current(&self.store, true)
@@ -1110,6 +1165,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let mut resolver = PersonResolver::default();
         let mut timing = Timing::default();
+        let mut look = BulkLook::new(options);
         while let Some(batch) = timing.wait(rx.recv()).await {
             summary.rows += batch.read;
             bad.extend(batch.bad);
@@ -1194,6 +1250,11 @@ impl Service {
                 self.write_cases(tx.as_mut(), &mut resolver, good, &mut summary, &mut timing)
                     .await?;
             }
+            if look.due(self.store.as_ref(), summary.imported).await? {
+                self.start_bulk(tx.as_mut(), &mut resolver).await?;
+                tracing::debug!(cases = summary.imported, "case import in bulk");
+                summary.bulk = true;
+            }
             if let Some(p) = &options.progress {
                 p(summary.rows);
             }
@@ -1269,6 +1330,9 @@ impl Service {
                 &mut timing,
             )
             .await?;
+        }
+        if summary.bulk {
+            self.end_bulk(tx.as_mut(), &mut resolver).await?;
         }
         summary.candidates = resolver.finish(tx.as_mut()).await? as u64;
         if summary.links > 0 {
@@ -1373,8 +1437,7 @@ impl Service {
         let mut timing = Timing::default();
         // in bulk: the contact ids stored before the import
         let mut bulk: Option<IdSet> = None;
-        let mut next_bulk_look = options.bulk_rows.max(1);
-        let mut persons_before: Option<u64> = None;
+        let mut look = BulkLook::new(options);
         while let Some(batch) = timing.wait(rx.recv()).await {
             summary.rows += batch.read;
             bad.extend(batch.bad);
@@ -1476,28 +1539,20 @@ impl Service {
                 timing.write(tx.insert_contacts(&entries)).await?;
                 summary.imported += entries.len() as u64;
             }
-            if bulk.is_none() && summary.imported >= next_bulk_look {
-                next_bulk_look = summary.imported + options.bulk_rows.max(1);
-                let before = match persons_before {
-                    Some(n) => n,
-                    None => *persons_before.insert(self.store.person_count().await?),
-                };
-                if summary.imported.saturating_mul(4) >= before {
-                    // read before the indexes go: on PostgreSQL, reads of
-                    // the tables wait for this transaction from then on
-                    resolver.preload(self.store.person_id_number_keys().await?);
-                    let mut known = IdSet::default();
-                    for id in self.store.contact_ids().await? {
-                        known.set(id.as_str(), 1);
-                    }
-                    for id in self.store.case_ids().await? {
-                        known_cases.set(id.as_str(), 1);
-                    }
-                    tx.suspend_line_list_indexes().await?;
-                    tracing::debug!(contacts = summary.imported, "contact import in bulk");
-                    bulk = Some(known);
-                    summary.bulk = true;
+            if look.due(self.store.as_ref(), summary.imported).await? {
+                // read before the indexes go: on PostgreSQL, reads of the
+                // tables wait for this transaction from then on
+                let mut known = IdSet::default();
+                for id in self.store.contact_ids().await? {
+                    known.set(id.as_str(), 1);
                 }
+                for id in self.store.case_ids().await? {
+                    known_cases.set(id.as_str(), 1);
+                }
+                self.start_bulk(tx.as_mut(), &mut resolver).await?;
+                tracing::debug!(contacts = summary.imported, "contact import in bulk");
+                bulk = Some(known);
+                summary.bulk = true;
             }
             if let Some(p) = &options.progress {
                 p(summary.rows);
@@ -1510,11 +1565,8 @@ impl Service {
                 bad.into_iter().map(|(e, _)| e).collect(),
             ));
         }
-        if bulk.is_some() {
-            let started = std::time::Instant::now();
-            tx.restore_indexes().await?;
-            resolver.match_deferred(tx.as_mut()).await?;
-            tracing::debug!(took = ?started.elapsed(), "indexes rebuilt, deferred matches found");
+        if summary.bulk {
+            self.end_bulk(tx.as_mut(), &mut resolver).await?;
         }
         summary.candidates = resolver.finish(tx.as_mut()).await? as u64;
         if summary.imported > 0 {
