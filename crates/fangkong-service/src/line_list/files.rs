@@ -75,12 +75,12 @@
 //!   data).
 //! - A large file loads in bulk ([`BULK_ROWS`]): once it is seen to be
 //!   large beside the people stored, every stored ID number (and for
-//!   contacts every contact and case id) is read into memory, the person records' matching indexes (on
-//!   PostgreSQL the contact indexes too) are dropped inside the transaction
-//!   and built again before it commits, and people without an ID number are
-//!   compared with the stored ones at the end. The result is the same as
-//!   row by row; on PostgreSQL, others reading people or contacts wait for
-//!   the import to commit.
+//!   contacts every contact and case id) is read into memory, the person
+//!   records' matching indexes (on PostgreSQL the contact indexes too) are
+//!   dropped inside the transaction and built again before it commits, and
+//!   people without an ID number are compared with the stored ones at the
+//!   end. The result is the same as row by row; on PostgreSQL, others
+//!   reading people or contacts wait for the import to commit.
 //!
 //! # The de-identified export
 //!
