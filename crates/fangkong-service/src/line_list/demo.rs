@@ -106,10 +106,11 @@ impl Tree {
                 IdNumber::parse(&format!("{body}{}", check as char)).ok()
             })
             .flatten();
+        // a mobile number: 1, a two-digit carrier prefix, eight digits
         let phone = Phone::parse(&format!(
-            "1{}{:09}",
+            "1{}{:08}",
             rng.gen_range(30..90),
-            rng.gen_range(0..1_000_000_000u32)
+            rng.gen_range(0..100_000_000u32)
         ))
         .ok();
         let address = Place::parse(
