@@ -1355,7 +1355,9 @@ impl Service {
             })),
         )
         .await?;
+        let committing = std::time::Instant::now();
         tx.commit().await?;
+        tracing::debug!(took = ?committing.elapsed(), "line-list import committed");
         bad.sort_by_key(|(e, _)| e.line);
         summary.bad = bad;
         Ok(summary)
@@ -1589,7 +1591,9 @@ impl Service {
             })),
         )
         .await?;
+        let committing = std::time::Instant::now();
         tx.commit().await?;
+        tracing::debug!(took = ?committing.elapsed(), "line-list import committed");
         summary.bad = bad;
         Ok(summary)
     }
