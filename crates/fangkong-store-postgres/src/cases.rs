@@ -747,9 +747,7 @@ pub(crate) async fn contact_ids(pool: &PgPool) -> Result<Vec<ContactId>> {
     ids.iter().map(|id| contact_id_of(id)).collect()
 }
 
-/// Drops the non-unique indexes of the person and contact tables (here the
-/// contact table's cost a bulk load more to keep than to build again: on
-/// this engine every index entry is written to the WAL as well); returns
+/// Drops the non-unique indexes of the person and contact tables; returns
 /// their definitions, to be run again.
 pub(crate) async fn suspend_indexes(conn: &mut PgConnection) -> Result<Vec<String>> {
     let indexes: Vec<(String, String)> = sqlx::query_as(

@@ -593,8 +593,7 @@ pub trait WriteTx: Send {
     ) -> Result<Vec<StoredPerson>>;
     /// Bulk loading (PostgreSQL's "remove indexes" advice): drops the
     /// non-unique indexes of the person table (its matching keys, inserted
-    /// at random places) — and of the contact table, where the engine finds
-    /// them dearer to keep than to build again — inside this
+    /// at random places) and of the contact table (its paths) inside this
     /// transaction, for [`WriteTx::restore_indexes`] to build again from
     /// sorted keys once the rows are in; commit builds them if it was not
     /// called, and a rollback brings them back as they were. Unique keys and

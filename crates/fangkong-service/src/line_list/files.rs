@@ -76,7 +76,7 @@
 //! - A large file loads in bulk ([`BULK_ROWS`]): once it is seen to be
 //!   large beside the people stored, every stored ID number (and for
 //!   contacts every contact and case id) is read into memory, the person
-//!   records' matching indexes (on PostgreSQL the contact indexes too) are
+//!   records' matching indexes and the contacts' non-unique ones are
 //!   dropped inside the transaction and built again before it commits, and
 //!   people without an ID number are compared with the stored ones at the
 //!   end. The result is the same as row by row; on PostgreSQL, others
