@@ -1106,20 +1106,44 @@ fn age_of(person: &Person) -> Option<i16> {
 // ---------------------------------------------------------------------------
 // Writes
 
+pub(crate) async fn reserve_person_ids(conn: &mut PgConnection, n: usize) -> Result<Vec<i64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    next_keys(conn, "person_id_seq", n).await
+}
+
 pub(crate) async fn insert_persons(
     conn: &mut PgConnection,
     persons: &[NewPerson],
 ) -> Result<Vec<i64>> {
-    if persons.is_empty() {
-        return Ok(Vec::new());
+    let ids = reserve_person_ids(conn, persons.len()).await?;
+    insert_persons_as(conn, &ids, persons).await?;
+    Ok(ids)
+}
+
+/// Inserts person records with the ids given (`ids[i]` for `persons[i]`).
+pub(crate) async fn insert_persons_as(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    persons: &[NewPerson],
+) -> Result<()> {
+    if ids.len() != persons.len() {
+        return Err(StoreError::Other(anyhow!(
+            "{} ids for {} person records",
+            ids.len(),
+            persons.len()
+        )));
     }
-    let ids = next_keys(conn, "person_id_seq", persons.len()).await?;
+    if persons.is_empty() {
+        return Ok(());
+    }
     copy_rows(
         conn,
         "person (id, name, name_hash, id_number, sex, age, phone, address, home_region, \
          home_path)",
         "person",
-        persons.iter().zip(&ids),
+        persons.iter().zip(ids),
         |out, (p, id)| {
             let person = &p.person;
             bin::row(out, 10);
@@ -1144,8 +1168,7 @@ pub(crate) async fn insert_persons(
             bin::text(out, &p.home_path);
         },
     )
-    .await?;
-    Ok(ids)
+    .await
 }
 
 pub(crate) async fn update_person(

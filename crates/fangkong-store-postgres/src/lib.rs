@@ -1553,6 +1553,14 @@ impl WriteTx for PgTx {
         cases::insert_persons(self.conn(), persons).await
     }
 
+    async fn reserve_person_ids(&mut self, n: usize) -> Result<Vec<i64>> {
+        cases::reserve_person_ids(self.conn(), n).await
+    }
+
+    async fn insert_persons_as(&mut self, ids: &[i64], persons: &[NewPerson]) -> Result<()> {
+        cases::insert_persons_as(self.conn(), ids, persons).await
+    }
+
     async fn persons_matching(
         &mut self,
         id_numbers: &[String],

@@ -565,22 +565,36 @@ async fn pragmas(conn: &mut SqliteConnection, settings: &[&str]) -> Result<()> {
     Ok(())
 }
 
+pub(crate) async fn next_person_id(conn: &mut SqliteConnection) -> Result<i64> {
+    next_key(conn, "person", "id").await
+}
+
+/// Inserts person records with the ids given (`ids[i]` for `persons[i]`).
 pub(crate) async fn insert_persons(
     conn: &mut SqliteConnection,
+    ids: &[i64],
     persons: &[NewPerson],
-) -> Result<Vec<i64>> {
-    if persons.is_empty() {
-        return Ok(Vec::new());
+) -> Result<()> {
+    if ids.len() != persons.len() {
+        return Err(StoreError::Other(anyhow!(
+            "{} ids for {} person records",
+            ids.len(),
+            persons.len()
+        )));
     }
-    let start = next_key(conn, "person", "id").await?;
-    for (n, chunk) in persons.chunks(RECORD_CHUNK).enumerate() {
+    for (ids, chunk) in ids.chunks(RECORD_CHUNK).zip(persons.chunks(RECORD_CHUNK)) {
         let mut r = Records::new(chunk.len());
-        r.key("id", start + (n * RECORD_CHUNK) as i64);
+        // ids drawn together follow each other: a counter, not a column
+        if ids.windows(2).all(|w| w[1] == w[0] + 1) {
+            r.key("id", ids[0]);
+        } else {
+            r.int("id", ids.iter().copied());
+        }
         let refs: Vec<&NewPerson> = chunk.iter().collect();
         person_records(&mut r, &refs);
         r.insert(conn, "person", "").await?;
     }
-    Ok((0..persons.len() as i64).map(|i| start + i).collect())
+    Ok(())
 }
 
 pub(crate) async fn update_person(

@@ -8,6 +8,7 @@
 //! use their own pool and never block on writers (WAL).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
@@ -18,6 +19,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use tokio::sync::Notify;
 
 use fangkong_domain::alert::{AlertStatus, AlertVerdict};
 use fangkong_domain::audit::AuditEntry;
@@ -92,6 +94,44 @@ fn push_json_str(out: &mut String, s: &str) {
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    checkpoints: Checkpoints,
+}
+
+/// Copies the WAL into the database file on a connection of its own after
+/// commits (a passive checkpoint: readers and the writer go on meanwhile),
+/// as a server's checkpointer does, instead of inside the commit that
+/// passed SQLite's threshold: a commit returns once its pages are in the
+/// WAL, which is what makes it last (a national import's commit waited 6 s
+/// more for the copy). Commits that come while one runs are covered by the
+/// next.
+struct Checkpoints {
+    wake: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Checkpoints {
+    fn start(pool: SqlitePool) -> Checkpoints {
+        let wake = Arc::new(Notify::new());
+        let woken = wake.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                woken.notified().await;
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        });
+        Checkpoints { wake, task }
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl SqliteStore {
@@ -120,7 +160,8 @@ impl SqliteStore {
         let write_options = options
             .clone()
             .pragma("cache_size", "-1048576")
-            .pragma("cache_spill", "786431");
+            .pragma("cache_spill", "786431")
+            .pragma("wal_autocheckpoint", "0");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(write_options)
@@ -130,12 +171,23 @@ impl SqliteStore {
             .run(&write)
             .await
             .context("cannot migrate the SQLite database")?;
+        let checkpoints = Checkpoints::start(
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_lazy_with(options.clone()),
+        );
+        // the migrations' pages too
+        checkpoints.wake.notify_one();
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("cannot open SQLite database {url}"))?;
-        Ok(SqliteStore { read, write })
+        Ok(SqliteStore {
+            read,
+            write,
+            checkpoints,
+        })
     }
 }
 
@@ -996,7 +1048,9 @@ impl Store for SqliteStore {
         let tx = self.write.begin().await.map_err(other)?;
         Ok(Box::new(SqliteTx {
             tx,
+            checkpoint: self.checkpoints.wake.clone(),
             suspended: Vec::new(),
+            next_person_id: None,
         }))
     }
 
@@ -1317,9 +1371,13 @@ async fn insert_rows(
 /// A write transaction on the single writer connection.
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    /// Woken after the commit ([`Checkpoints`]).
+    checkpoint: Arc<Notify>,
     /// The indexes [`WriteTx::suspend_line_list_indexes`] dropped, as
     /// their `CREATE` statements.
     suspended: Vec<String>,
+    /// The next person id [`WriteTx::reserve_person_ids`] gives, once asked.
+    next_person_id: Option<i64>,
 }
 
 #[async_trait]
@@ -1712,7 +1770,25 @@ impl WriteTx for SqliteTx {
     }
 
     async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>> {
-        cases::insert_persons(&mut self.tx, persons).await
+        let ids = self.reserve_person_ids(persons.len()).await?;
+        cases::insert_persons(&mut self.tx, &ids, persons).await?;
+        Ok(ids)
+    }
+
+    async fn reserve_person_ids(&mut self, n: usize) -> Result<Vec<i64>> {
+        // this transaction is the only writer: ids are counted here from the
+        // highest stored one
+        let next = match self.next_person_id {
+            Some(next) => next,
+            None => cases::next_person_id(&mut self.tx).await?,
+        };
+        let end = next + n as i64;
+        self.next_person_id = Some(end);
+        Ok((next..end).collect())
+    }
+
+    async fn insert_persons_as(&mut self, ids: &[i64], persons: &[NewPerson]) -> Result<()> {
+        cases::insert_persons(&mut self.tx, ids, persons).await
     }
 
     async fn persons_matching(
@@ -1822,6 +1898,67 @@ impl WriteTx for SqliteTx {
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
         self.restore_indexes().await?;
-        self.tx.commit().await.map_err(other)
+        self.tx.commit().await.map_err(other)?;
+        self.checkpoint.notify_one();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The database file's size, and the size its pages take.
+    async fn sizes(store: &SqliteStore, path: &std::path::Path) -> (u64, u64) {
+        let (pages, size): (i64, i64) =
+            sqlx::query_as("SELECT page_count, page_size FROM pragma_page_count, pragma_page_size")
+                .fetch_one(&store.read)
+                .await
+                .unwrap();
+        let file = std::fs::metadata(path).unwrap().len();
+        (file, (pages * size) as u64)
+    }
+
+    #[tokio::test]
+    async fn commits_are_copied_from_the_wal_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let rows: Vec<NewPerson> = (0..5_000)
+            .map(|i| NewPerson {
+                person: fangkong_domain::case::Person {
+                    name: None,
+                    id_number: None,
+                    sex: fangkong_domain::case::Sex::Female,
+                    age: None,
+                    phone: None,
+                    address: Some(
+                        fangkong_domain::case::Place::parse("address", &format!("{i:0>200}"))
+                            .unwrap(),
+                    ),
+                    home_region: RegionCode::parse("420102").unwrap(),
+                },
+                home_path: "/420102/".into(),
+            })
+            .collect();
+        tx.insert_persons(&rows).await.unwrap();
+        tx.commit().await.unwrap();
+        // the writer leaves the copy to the checkpointer, which does it soon
+        let mut waited = Duration::ZERO;
+        loop {
+            let (file, pages) = sizes(&store, &path).await;
+            if file == pages && file > 5_000 * 200 {
+                break;
+            }
+            assert!(
+                waited < Duration::from_secs(10),
+                "the database file has {file} bytes of {pages}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            waited += Duration::from_millis(20);
+        }
     }
 }

@@ -1394,3 +1394,49 @@ async fn a_bulk_load_drops_the_person_indexes_and_builds_them_again() {
         assert_eq!(got, ["BULK-C"], "{}", e.name);
     }
 }
+
+#[tokio::test]
+async fn person_ids_drawn_beforehand_are_nobody_elses() {
+    for e in engines().await {
+        let s = e.store.as_ref();
+        let li = full_person("李娜", None, Some("13800000002"), "420104");
+        let wang = full_person("王芳", Some("42010419850505123"), None, "420104");
+        let first = persons(s, std::slice::from_ref(&li)).await[0];
+
+        let mut tx = s.begin().await.unwrap();
+        let drawn = tx.reserve_person_ids(3).await.unwrap();
+        assert_eq!(drawn.len(), 3, "{}", e.name);
+        assert!(drawn.iter().all(|id| *id > first), "{}: {drawn:?}", e.name);
+        let mut distinct = drawn.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 3, "{}: {drawn:?}", e.name);
+        // records made the usual way in the same transaction take others
+        let other = tx.insert_persons(&[new_person(&li)]).await.unwrap();
+        assert!(
+            !drawn.contains(&other[0]),
+            "{}: {other:?} in {drawn:?}",
+            e.name
+        );
+        // two of the three used, in another order than drawn
+        tx.insert_persons_as(&[drawn[2], drawn[0]], &[new_person(&wang), new_person(&li)])
+            .await
+            .unwrap();
+        let refused = tx.insert_persons_as(&drawn[..1], &[]).await;
+        assert!(refused.is_err(), "{}: one id for no record", e.name);
+        tx.commit().await.unwrap();
+
+        let stored = s.person(drawn[2]).await.unwrap().expect("stored");
+        assert_eq!(stored.person, wang, "{}", e.name);
+        assert_eq!(
+            s.person(drawn[0]).await.unwrap().unwrap().person,
+            li,
+            "{}",
+            e.name
+        );
+        assert!(s.person(drawn[1]).await.unwrap().is_none(), "{}", e.name);
+        assert_eq!(s.person_count().await.unwrap(), 4, "{}", e.name);
+        // a later transaction does not hand out the unused one either
+        let later = persons(s, std::slice::from_ref(&li)).await[0];
+        assert!(later > drawn[2], "{}: {later} after {drawn:?}", e.name);
+    }
+}

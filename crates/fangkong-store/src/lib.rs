@@ -565,6 +565,14 @@ pub trait WriteTx: Send {
 
     /// Insert person records; returns their ids in order.
     async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>>;
+    /// Draws `n` ids for person records this transaction will insert with
+    /// [`WriteTx::insert_persons_as`], so that an import can give records
+    /// their ids before it writes them (and prepare one batch while the last
+    /// is written). No other record gets them; those left unused are gaps.
+    async fn reserve_person_ids(&mut self, n: usize) -> Result<Vec<i64>>;
+    /// Insert person records with ids drawn by [`WriteTx::reserve_person_ids`]
+    /// (`ids[i]` is the id of `persons[i]`).
+    async fn insert_persons_as(&mut self, ids: &[i64], persons: &[NewPerson]) -> Result<()>;
     async fn update_person(&mut self, id: i64, person: &NewPerson) -> Result<()>;
     /// Merge person record `merged` into `keep`: `merged` stays, marked as
     /// merged, and its cases and contacts point at `keep`.

@@ -72,7 +72,10 @@
 //! - The file is streamed: parsed and checked on a second thread, written in
 //!   batches of [`BATCH_ROWS`] inside one transaction; the graph generation is
 //!   bumped once; one audit entry names the file and the counts (no personal
-//!   data).
+//!   data). A contact file's next batch is checked against the store and its
+//!   people resolved (new records given ids drawn beforehand,
+//!   [`WriteTx::reserve_person_ids`]) by a task of its own while the last is
+//!   written.
 //! - A large file loads in bulk ([`BULK_ROWS`]): once it is seen to be
 //!   large beside the people stored, every stored ID number (and for
 //!   contacts every contact and case id) is read into memory, the person
@@ -109,7 +112,7 @@ use fangkong_domain::region::{Region, RegionCode};
 use fangkong_domain::FieldError;
 use fangkong_store::{CaseEntry, CaseFilter, ContactEntry, Store, WriteTx};
 
-use super::persons::{Incoming, PersonResolver};
+use super::persons::{Incoming, NewRecords, PersonResolver, Plan};
 use super::require_line_list;
 use crate::audit::append_audit;
 use crate::import::parse_date;
@@ -985,6 +988,8 @@ struct Timing {
     check: std::time::Duration,
     persons: std::time::Duration,
     write: std::time::Duration,
+    /// Waiting for the next batch to be prepared after writing the last.
+    prepare: std::time::Duration,
 }
 
 impl Timing {
@@ -1012,6 +1017,11 @@ impl Timing {
         Self::time(&mut self.write, f).await
     }
 
+    async fn prepare<T>(&mut self, f: impl std::future::Future<Output = T>) -> T {
+        self.started.get_or_insert_with(std::time::Instant::now);
+        Self::time(&mut self.prepare, f).await
+    }
+
     fn log(&self, what: &str) {
         tracing::debug!(
             what,
@@ -1020,6 +1030,7 @@ impl Timing {
             checking = ?self.check,
             persons = ?self.persons,
             writing = ?self.write,
+            waiting_for_batches = ?self.prepare,
             "line-list import"
         );
     }
@@ -1403,6 +1414,10 @@ impl Service {
     /// Imports a contact file (see the module docs for its columns and
     /// rules). Without `skip_bad`, any bad row is a
     /// [`ServiceError::BadRows`] listing every one and nothing is written.
+    ///
+    /// Two things go on at once: a task of its own prepares the next batch
+    /// (checks it, resolves its people, gives new records their ids) while
+    /// this one writes the last, so that the database is kept busy.
     pub async fn import_contacts<R: Read + Send + 'static>(
         &self,
         who: &Principal,
@@ -1420,7 +1435,7 @@ impl Service {
             seen: IdSet::default(),
             group: None,
         };
-        let mut rx = spawn_reader(
+        let rx = spawn_reader(
             reader,
             state,
             |s: &mut ContactReader, r, line, batch: &mut Batch<ContactRow>| s.row(r, line, batch),
@@ -1433,115 +1448,58 @@ impl Service {
             ..ImportSummary::default()
         };
         let mut bad: Vec<(RowError, Vec<String>)> = Vec::new();
-        let mut known_cases = IdSet::default();
         let mut tx = self.store.begin().await?;
-        let mut resolver = PersonResolver::default();
+        let mut prep = ContactPrep {
+            rx,
+            store: self.store.clone(),
+            resolver: PersonResolver::default(),
+            known_cases: IdSet::default(),
+            stored_ids: None,
+            skip_bad: options.skip_bad,
+            timing: Timing::default(),
+        };
         let mut timing = Timing::default();
-        // in bulk: the contact ids stored before the import
-        let mut bulk: Option<IdSet> = None;
         let mut look = BulkLook::new(options);
-        while let Some(batch) = timing.wait(rx.recv()).await {
-            summary.rows += batch.read;
-            bad.extend(batch.bad);
-            let rows = batch.rows;
-            let stored: HashSet<ContactId> = match &bulk {
-                Some(known) => rows
-                    .iter()
-                    .map(|r| r.contact.id())
-                    .filter(|id| known.get(id.as_str()).is_some())
-                    .cloned()
-                    .collect(),
-                None if rows.is_empty() => HashSet::new(),
-                None => {
-                    let ids: Vec<ContactId> = rows.iter().map(|r| r.contact.id().clone()).collect();
-                    self.store
-                        .existing_contacts(&ids)
-                        .await?
-                        .into_iter()
-                        .collect()
-                }
-            };
-            let mut ask: Vec<CaseId> = Vec::new();
-            {
-                let mut asked: HashSet<&str> = HashSet::new();
-                for r in &rows {
-                    for l in r.contact.links() {
-                        let s = l.source.as_str();
-                        // in bulk, every stored case is known already
-                        if bulk.is_none() && known_cases.get(s).is_none() && asked.insert(s) {
-                            ask.push(l.source.clone());
-                        }
-                    }
-                }
-            }
-            for chunk in ask.chunks(50_000) {
-                for id in timing.check(self.store.existing_cases(chunk)).await? {
-                    known_cases.set(id.as_str(), 1);
-                }
-            }
-            let mut good = Vec::with_capacity(rows.len());
-            for row in rows {
-                let id = row.contact.id();
-                let first = row.lines.first().copied().unwrap_or_default();
-                let error = if stored.contains(id) {
-                    Some((
-                        first,
-                        "contact_id",
-                        format!("contact {id} is stored already"),
-                    ))
-                } else {
-                    row.contact
-                        .links()
-                        .iter()
-                        .zip(&row.link_lines)
-                        .find(|(l, _)| known_cases.get(l.source.as_str()).is_none())
-                        .map(|(l, line)| {
-                            (
-                                *line,
-                                "source_case_id",
-                                format!("there is no case {}", l.source),
-                            )
-                        })
-                };
-                match error {
-                    Some((at, column, reason)) => {
-                        refuse_contact(&mut bad, row, at, column, reason);
-                    }
-                    None => good.push(row),
-                }
-            }
+        let mut pending: Option<ContactBatch> = None;
+        // ids for the next batch's new records: as many as the last batch
+        // had contacts (none before the first, whose are drawn once it is
+        // planned)
+        let mut ids: Vec<i64> = Vec::new();
+        loop {
             let writing = options.skip_bad || bad.is_empty();
-            if writing && !good.is_empty() {
-                let incoming: Vec<Incoming> = good
-                    .iter()
-                    .map(|r| Incoming {
-                        person: r.contact.person().clone(),
-                        home_path: r.home.path.clone(),
-                        recorded_on: r.contact.registered(),
-                    })
-                    .collect();
-                let persons = timing
-                    .persons(resolver.resolve(self.store.as_ref(), tx.as_mut(), incoming))
-                    .await?;
-                let entries: Vec<ContactEntry> = good
-                    .into_iter()
-                    .zip(persons)
-                    .map(|(r, person_id)| {
-                        summary.links += r.contact.links().len() as u64;
-                        ContactEntry {
-                            home_path: r.home.path.clone(),
-                            report_path: r.unit.path.clone(),
-                            reporting_unit: r.unit.code.clone(),
-                            contact: r.contact,
-                            person_id,
-                            version: 1,
-                        }
-                    })
-                    .collect();
-                timing.write(tx.insert_contacts(&entries)).await?;
-                summary.imported += entries.len() as u64;
+            let drawn = std::mem::take(&mut ids);
+            let next = tokio::spawn(async move {
+                let batch = prep.next(&drawn, writing).await;
+                (prep, batch)
+            });
+            if let Some(b) = pending.take() {
+                timing.write(write_contacts(tx.as_mut(), &b)).await?;
+                summary.imported += b.entries.len() as u64;
             }
-            if look.due(self.store.as_ref(), summary.imported).await? {
+            let (back, batch) = timing
+                .prepare(next)
+                .await
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("preparing contacts: {e}")))?;
+            prep = back;
+            let Some(batch) = batch? else { break };
+            summary.rows += batch.read;
+            summary.links += batch.links;
+            bad.extend(batch.bad);
+            let contacts = batch.rows.len();
+            pending = match batch.people {
+                People::Settled(people, persons) => {
+                    Some(ContactBatch::new(batch.rows, people, persons))
+                }
+                People::Unsettled(plan, incoming) => {
+                    // more new people than ids drawn: their ids now
+                    let more = tx.reserve_person_ids(plan.new_records()).await?;
+                    let (people, persons) = prep.resolver.settle(plan, incoming, &more);
+                    Some(ContactBatch::new(batch.rows, people, persons))
+                }
+                People::None => None,
+            };
+            let written = summary.imported + pending.as_ref().map_or(0, |b| b.entries.len() as u64);
+            if look.due(self.store.as_ref(), written).await? {
                 // read before the indexes go: on PostgreSQL, reads of the
                 // tables wait for this transaction from then on
                 let mut known = IdSet::default();
@@ -1549,17 +1507,22 @@ impl Service {
                     known.set(id.as_str(), 1);
                 }
                 for id in self.store.case_ids().await? {
-                    known_cases.set(id.as_str(), 1);
+                    prep.known_cases.set(id.as_str(), 1);
                 }
-                self.start_bulk(tx.as_mut(), &mut resolver).await?;
+                self.start_bulk(tx.as_mut(), &mut prep.resolver).await?;
                 tracing::debug!(contacts = summary.imported, "contact import in bulk");
-                bulk = Some(known);
+                prep.stored_ids = Some(known);
                 summary.bulk = true;
             }
+            ids = tx.reserve_person_ids(contacts).await?;
             if let Some(p) = &options.progress {
                 p(summary.rows);
             }
         }
+        timing.started = timing.started.min(prep.timing.started);
+        timing.wait = prep.timing.wait;
+        timing.check = prep.timing.check;
+        timing.persons = prep.timing.persons;
         timing.log("contacts");
         bad.sort_by_key(|(e, _)| e.line);
         if !options.skip_bad && !bad.is_empty() {
@@ -1567,6 +1530,7 @@ impl Service {
                 bad.into_iter().map(|(e, _)| e).collect(),
             ));
         }
+        let mut resolver = prep.resolver;
         if summary.bulk {
             self.end_bulk(tx.as_mut(), &mut resolver).await?;
         }
@@ -1701,6 +1665,187 @@ fn deidentified_row(case: &Case) -> [String; 19] {
             .map(|c| c.to_string())
             .unwrap_or_default(),
     ]
+}
+
+/// A batch of contacts prepared for writing: its rows, what was refused,
+/// and its people resolved (settled, or to be settled by the writer when
+/// it needed more ids than were drawn).
+struct PreparedContacts {
+    read: u64,
+    links: u64,
+    bad: Vec<(RowError, Vec<String>)>,
+    rows: Vec<ContactRow>,
+    people: People,
+}
+
+enum People {
+    /// Nothing to write: no good row, or bad rows seen and not skipped.
+    None,
+    /// The person record of each row, and the new records to write.
+    Settled(Vec<i64>, NewRecords),
+    Unsettled(Plan, Vec<Incoming>),
+}
+
+/// The records one batch writes: new people, then contacts.
+struct ContactBatch {
+    persons: NewRecords,
+    entries: Vec<ContactEntry>,
+}
+
+impl ContactBatch {
+    fn new(rows: Vec<ContactRow>, people: Vec<i64>, persons: NewRecords) -> ContactBatch {
+        let entries = rows
+            .into_iter()
+            .zip(people)
+            .map(|(r, person_id)| ContactEntry {
+                home_path: r.home.path.clone(),
+                report_path: r.unit.path.clone(),
+                reporting_unit: r.unit.code.clone(),
+                contact: r.contact,
+                person_id,
+                version: 1,
+            })
+            .collect();
+        ContactBatch { persons, entries }
+    }
+}
+
+async fn write_contacts(tx: &mut dyn WriteTx, b: &ContactBatch) -> Result<()> {
+    tx.insert_persons_as(&b.persons.ids, &b.persons.rows)
+        .await?;
+    tx.insert_contacts(&b.entries).await?;
+    Ok(())
+}
+
+/// The preparing side of a contact import: it reads the batches, checks
+/// them against what is stored and resolves their people. It moves into a
+/// task of its own for each batch and back.
+struct ContactPrep {
+    rx: tokio::sync::mpsc::Receiver<Batch<ContactRow>>,
+    store: Arc<dyn Store>,
+    resolver: PersonResolver,
+    /// Source cases known to be stored (in bulk: all of them).
+    known_cases: IdSet,
+    /// In bulk: the contact ids stored before the import.
+    stored_ids: Option<IdSet>,
+    /// Bad rows are left out and the rest written.
+    skip_bad: bool,
+    timing: Timing,
+}
+
+impl ContactPrep {
+    /// The next batch, `None` after the last. New people take their ids
+    /// from `ids` when there are enough; `writing` is false once a bad row
+    /// (not skipped) means nothing will be written.
+    async fn next(&mut self, ids: &[i64], writing: bool) -> Result<Option<PreparedContacts>> {
+        let Some(batch) = self.timing.wait(self.rx.recv()).await else {
+            return Ok(None);
+        };
+        let mut bad = batch.bad;
+        let rows = batch.rows;
+        let stored: HashSet<ContactId> = match &self.stored_ids {
+            Some(known) => rows
+                .iter()
+                .map(|r| r.contact.id())
+                .filter(|id| known.get(id.as_str()).is_some())
+                .cloned()
+                .collect(),
+            None if rows.is_empty() => HashSet::new(),
+            None => {
+                let ids: Vec<ContactId> = rows.iter().map(|r| r.contact.id().clone()).collect();
+                self.timing
+                    .check(self.store.existing_contacts(&ids))
+                    .await?
+                    .into_iter()
+                    .collect()
+            }
+        };
+        let mut ask: Vec<CaseId> = Vec::new();
+        if self.stored_ids.is_none() {
+            // in bulk, every stored case is known already
+            let mut asked: HashSet<&str> = HashSet::new();
+            for r in &rows {
+                for l in r.contact.links() {
+                    let s = l.source.as_str();
+                    if self.known_cases.get(s).is_none() && asked.insert(s) {
+                        ask.push(l.source.clone());
+                    }
+                }
+            }
+        }
+        for chunk in ask.chunks(50_000) {
+            for id in self.timing.check(self.store.existing_cases(chunk)).await? {
+                self.known_cases.set(id.as_str(), 1);
+            }
+        }
+        let mut good = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = row.contact.id();
+            let first = row.lines.first().copied().unwrap_or_default();
+            let error = if stored.contains(id) {
+                Some((
+                    first,
+                    "contact_id",
+                    format!("contact {id} is stored already"),
+                ))
+            } else {
+                row.contact
+                    .links()
+                    .iter()
+                    .zip(&row.link_lines)
+                    .find(|(l, _)| self.known_cases.get(l.source.as_str()).is_none())
+                    .map(|(l, line)| {
+                        (
+                            *line,
+                            "source_case_id",
+                            format!("there is no case {}", l.source),
+                        )
+                    })
+            };
+            match error {
+                Some((at, column, reason)) => refuse_contact(&mut bad, row, at, column, reason),
+                None => good.push(row),
+            }
+        }
+        let writing = writing && (self.skip_bad || bad.is_empty()) && !good.is_empty();
+        let links = if writing {
+            good.iter().map(|r| r.contact.links().len() as u64).sum()
+        } else {
+            0
+        };
+        let people = if writing {
+            let incoming: Vec<Incoming> = good
+                .iter()
+                .map(|r| Incoming {
+                    person: r.contact.person().clone(),
+                    home_path: r.home.path.clone(),
+                    recorded_on: r.contact.registered(),
+                })
+                .collect();
+            let resolver = &mut self.resolver;
+            let store = self.store.as_ref();
+            self.timing
+                .persons(async {
+                    let plan = resolver.plan(store, &incoming).await?;
+                    Ok::<_, ServiceError>(if plan.new_records() <= ids.len() {
+                        let (people, persons) = resolver.settle(plan, incoming, ids);
+                        People::Settled(people, persons)
+                    } else {
+                        People::Unsettled(plan, incoming)
+                    })
+                })
+                .await?
+        } else {
+            People::None
+        };
+        Ok(Some(PreparedContacts {
+            read: batch.read,
+            links,
+            bad,
+            rows: good,
+            people,
+        }))
+    }
 }
 
 /// A contact refused: the reason at its line, and each other row of it named.

@@ -107,6 +107,29 @@ fn candidate(a: i64, a_record: Record<'_>, b: i64, b_record: Record<'_>) -> Opti
     }
 }
 
+/// New person records to write, with the ids they were given.
+pub(crate) struct NewRecords {
+    pub ids: Vec<i64>,
+    pub rows: Vec<NewPerson>,
+}
+
+/// A batch's people: those stored or made earlier (`ids`), and the first
+/// of each new person (`new_rows`, indexes into the batch; `new_of` names
+/// the new record of each person with no id yet).
+pub(crate) struct Plan {
+    stored: Vec<StoredPerson>,
+    ids: Vec<Option<i64>>,
+    new_rows: Vec<usize>,
+    new_of: Vec<usize>,
+}
+
+impl Plan {
+    /// How many new records the batch needs.
+    pub fn new_records(&self) -> usize {
+        self.new_rows.len()
+    }
+}
+
 /// Resolves people to person records across the batches of one import (or
 /// one entry), remembering the records it made.
 #[derive(Default)]
@@ -153,11 +176,23 @@ impl PersonResolver {
         tx: &mut dyn WriteTx,
         batch: Vec<Incoming>,
     ) -> Result<Vec<i64>> {
+        let plan = self.plan(store, &batch).await?;
+        let ids = tx.reserve_person_ids(plan.new_rows.len()).await?;
+        let (out, made) = self.settle(plan, batch, &ids);
+        tx.insert_persons_as(&made.ids, &made.rows).await?;
+        Ok(out)
+    }
+
+    /// Which incoming people are stored (or made earlier here) and which
+    /// need a new record: the first of each ID number. Needs no transaction,
+    /// so an import can plan a batch while the last is written; the plan is
+    /// settled ([`PersonResolver::settle`]) before the next is made.
+    pub async fn plan(&mut self, store: &dyn Store, batch: &[Incoming]) -> Result<Plan> {
         let mut id_numbers = Vec::new();
         let mut phones = Vec::new();
         let mut names = Vec::new();
         if !self.preloaded {
-            for p in &batch {
+            for p in batch {
                 if let Some(n) = &p.person.id_number {
                     if !self.by_id_number.contains_key(&n.key()) {
                         id_numbers.push(n.reveal().to_owned());
@@ -179,7 +214,6 @@ impl PersonResolver {
             }
         }
 
-        // which incoming people need a new record: the first of each ID number
         let mut ids: Vec<Option<i64>> = Vec::with_capacity(batch.len());
         let mut new_rows = Vec::new();
         let mut new_of: Vec<usize> = Vec::new();
@@ -203,18 +237,29 @@ impl PersonResolver {
                 }
             }
         }
-        let rows: Vec<NewPerson> = new_rows
-            .iter()
-            .map(|&i| NewPerson {
-                person: batch[i].person.clone(),
-                home_path: batch[i].home_path.clone(),
-            })
-            .collect();
-        let made = if rows.is_empty() {
-            Vec::new()
-        } else {
-            tx.insert_persons(&rows).await?
-        };
+        Ok(Plan {
+            stored,
+            ids,
+            new_rows,
+            new_of,
+        })
+    }
+
+    /// Gives the new records of `plan` the `made` ids (one each, in order)
+    /// and remembers them for the people after; returns the record of each
+    /// incoming person and the records to write.
+    pub fn settle(
+        &mut self,
+        plan: Plan,
+        batch: Vec<Incoming>,
+        made: &[i64],
+    ) -> (Vec<i64>, NewRecords) {
+        let Plan {
+            stored,
+            ids,
+            new_rows,
+            new_of,
+        } = plan;
         if let Some(&first) = made.first() {
             self.first_made.get_or_insert(first);
         }
@@ -245,7 +290,24 @@ impl PersonResolver {
                     .push((id, person.clone(), incoming.recorded_on));
             }
         }
-        Ok(out)
+        drop(keys);
+        // the records to write take the incoming people's data
+        let mut batch: Vec<Option<Incoming>> = batch.into_iter().map(Some).collect();
+        let rows = new_rows
+            .iter()
+            .filter_map(|&i| batch[i].take())
+            .map(|p| NewPerson {
+                person: p.person,
+                home_path: p.home_path,
+            })
+            .collect();
+        (
+            out,
+            NewRecords {
+                ids: made[..new_rows.len().min(made.len())].to_vec(),
+                rows,
+            },
+        )
     }
 
     /// Compares a new record without an ID number with the stored records
