@@ -749,7 +749,15 @@ pub(crate) async fn contact_ids(pool: &PgPool) -> Result<Vec<ContactId>> {
 
 /// Drops the non-unique indexes of the person and contact tables; returns
 /// their definitions, to be run again.
+///
+/// Both tables stay locked (`ACCESS EXCLUSIVE`, as `DROP INDEX` locks them)
+/// until the transaction ends, so keys for them are drawn in one step
+/// from then on ([`Draw::Locked`]).
 pub(crate) async fn suspend_indexes(conn: &mut PgConnection) -> Result<Vec<String>> {
+    sqlx::query("LOCK TABLE person, contact IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     let indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT indexname::text, indexdef FROM pg_indexes \
           WHERE schemaname = current_schema() AND tablename IN ('person', 'contact') \
@@ -1044,6 +1052,36 @@ async fn refuse_stored(
     }
 }
 
+/// How keys are drawn from a sequence.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Draw {
+    /// One `nextval` a key: others may draw from the sequence meanwhile.
+    Shared,
+    /// In one step: this transaction holds the table the sequence numbers
+    /// exclusively (a bulk load), so nobody else draws from it until commit.
+    Locked,
+}
+
+/// `n` new values of a sequence, ascending.
+async fn draw_keys(
+    conn: &mut PgConnection,
+    sequence: &str,
+    n: usize,
+    draw: Draw,
+) -> Result<Vec<i64>> {
+    if draw == Draw::Shared || n == 0 {
+        return next_keys(conn, sequence, n).await;
+    }
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let sql = format!("SELECT setval('{sequence}', nextval('{sequence}') + $1 - 1)");
+    let last: i64 = sqlx::query_scalar(&sql)
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok((last - n + 1..=last).collect())
+}
+
 /// `n` new values of a sequence, ascending: one statement.
 async fn next_keys(conn: &mut PgConnection, sequence: &str, n: usize) -> Result<Vec<i64>> {
     let sql = format!("SELECT array_agg(nextval('{sequence}')) FROM generate_series(1, $1)");
@@ -1106,18 +1144,23 @@ fn age_of(person: &Person) -> Option<i16> {
 // ---------------------------------------------------------------------------
 // Writes
 
-pub(crate) async fn reserve_person_ids(conn: &mut PgConnection, n: usize) -> Result<Vec<i64>> {
+pub(crate) async fn reserve_person_ids(
+    conn: &mut PgConnection,
+    n: usize,
+    draw: Draw,
+) -> Result<Vec<i64>> {
     if n == 0 {
         return Ok(Vec::new());
     }
-    next_keys(conn, "person_id_seq", n).await
+    draw_keys(conn, "person_id_seq", n, draw).await
 }
 
 pub(crate) async fn insert_persons(
     conn: &mut PgConnection,
     persons: &[NewPerson],
+    draw: Draw,
 ) -> Result<Vec<i64>> {
-    let ids = reserve_person_ids(conn, persons.len()).await?;
+    let ids = reserve_person_ids(conn, persons.len(), draw).await?;
     insert_persons_as(conn, &ids, persons).await?;
     Ok(ids)
 }
@@ -1532,6 +1575,7 @@ fn follow_up_cols(f: &FollowUp) -> (bool, Option<f32>, Option<String>) {
 pub(crate) async fn insert_contacts(
     conn: &mut PgConnection,
     contacts: &[ContactEntry],
+    draw: Draw,
 ) -> Result<Vec<i64>> {
     if contacts.is_empty() {
         return Ok(Vec::new());
@@ -1540,7 +1584,7 @@ pub(crate) async fn insert_contacts(
         let ids: Vec<&str> = contacts.iter().map(|e| e.contact.id().as_str()).collect();
         refuse_stored(conn, "contact", "contact_id", "contact", &ids).await?;
     }
-    let keys = next_keys(conn, "contact_key_seq", contacts.len()).await?;
+    let keys = draw_keys(conn, "contact_key_seq", contacts.len(), draw).await?;
     savepoint(conn).await?;
     let copied = copy_contacts(conn, contacts, &keys).await;
     end_savepoint(conn, copied).await?;

@@ -954,6 +954,7 @@ impl Store for PgStore {
             inserted: 0,
             line_list_inserted: 0,
             suspended: Vec::new(),
+            draw: cases::Draw::Shared,
         }))
     }
 
@@ -978,6 +979,9 @@ pub struct PgTx {
     /// The indexes [`WriteTx::suspend_line_list_indexes`] dropped, as their
     /// definitions.
     suspended: Vec<String>,
+    /// How person ids and contact keys are drawn: [`cases::Draw::Locked`]
+    /// once a bulk load has locked their tables.
+    draw: cases::Draw,
 }
 
 impl PgTx {
@@ -1550,11 +1554,13 @@ impl WriteTx for PgTx {
     }
 
     async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>> {
-        cases::insert_persons(self.conn(), persons).await
+        let draw = self.draw;
+        cases::insert_persons(self.conn(), persons, draw).await
     }
 
     async fn reserve_person_ids(&mut self, n: usize) -> Result<Vec<i64>> {
-        cases::reserve_person_ids(self.conn(), n).await
+        let draw = self.draw;
+        cases::reserve_person_ids(self.conn(), n, draw).await
     }
 
     async fn insert_persons_as(&mut self, ids: &[i64], persons: &[NewPerson]) -> Result<()> {
@@ -1572,6 +1578,7 @@ impl WriteTx for PgTx {
 
     async fn suspend_line_list_indexes(&mut self) -> Result<usize> {
         let dropped = cases::suspend_indexes(self.conn()).await?;
+        self.draw = cases::Draw::Locked;
         let n = dropped.len();
         self.suspended.extend(dropped);
         Ok(n)
@@ -1601,7 +1608,8 @@ impl WriteTx for PgTx {
     }
 
     async fn insert_contacts(&mut self, contacts: &[ContactEntry]) -> Result<Vec<i64>> {
-        let keys = cases::insert_contacts(self.conn(), contacts).await?;
+        let draw = self.draw;
+        let keys = cases::insert_contacts(self.conn(), contacts, draw).await?;
         self.line_list_inserted += keys.len();
         Ok(keys)
     }

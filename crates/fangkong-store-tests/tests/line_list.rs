@@ -1309,10 +1309,19 @@ async fn a_bulk_load_drops_the_person_indexes_and_builds_them_again() {
         let mut tx = s.begin().await.unwrap();
         let dropped = tx.suspend_line_list_indexes().await.unwrap();
         assert!(dropped >= 3, "{}: {dropped} indexes", e.name);
+        // ids drawn in bulk are still nobody else's
+        let drawn = tx.reserve_person_ids(2).await.unwrap();
+        assert_eq!(drawn.len(), 2, "{}", e.name);
+        assert!(
+            drawn[0] > p1 && drawn[1] > drawn[0],
+            "{}: {drawn:?}",
+            e.name
+        );
         let made = tx
             .insert_persons(&[new_person(&li), new_person(&wang)])
             .await
             .unwrap();
+        assert!(made[0] > drawn[1], "{}: {made:?} after {drawn:?}", e.name);
         let phones = strings(&["13800000001", "13800000002"]);
         let found = tx.persons_matching(&[], &phones, &[]).await.unwrap();
         assert_eq!(ids(found), [p1, made[0]], "{}", e.name);
