@@ -173,8 +173,16 @@ impl<'a> Records<'a> {
 
     /// `INSERT INTO table (…) SELECT … tail`.
     async fn insert(self, conn: &mut SqliteConnection, table: &str, tail: &str) -> Result<()> {
+        match self.statement(table, tail) {
+            Some(insert) => insert.run(conn).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The statement [`Records::insert`] runs, built (`None` for no rows).
+    fn statement(self, table: &str, tail: &str) -> Option<Insert> {
         if self.rows == 0 {
-            return Ok(());
+            return None;
         }
         let mut f = Fixed::new();
         if let Some((name, start)) = self.counter {
@@ -216,9 +224,29 @@ impl<'a> Records<'a> {
             f.push(&mut records, &cells);
         }
         debug_assert_eq!(records.len(), self.rows * f.width);
-        let sql = f.sql(table, tail);
-        let mut q = sqlx::query(&sql).bind(records).bind(self.rows as i64);
-        for p in &f.params {
+        Some(Insert {
+            sql: f.sql(table, tail),
+            records,
+            rows: self.rows,
+            params: f.params,
+        })
+    }
+}
+
+/// One built `INSERT` of [`Records`].
+struct Insert {
+    sql: String,
+    records: Vec<u8>,
+    rows: usize,
+    params: Vec<Param>,
+}
+
+impl Insert {
+    async fn run(self, conn: &mut SqliteConnection) -> Result<()> {
+        let mut q = sqlx::query(&self.sql)
+            .bind(self.records)
+            .bind(self.rows as i64);
+        for p in &self.params {
             q = match p {
                 Param::Text(t) => q.bind(t.as_str()),
                 Param::Int(x) => q.bind(*x),
@@ -227,6 +255,33 @@ impl<'a> Records<'a> {
         q.execute(&mut *conn).await.map_err(other)?;
         Ok(())
     }
+}
+
+/// Runs the statements `next` builds (asked with `0, 1, …` until it returns
+/// `None`; `Some(None)` is a statement with no rows), building each while
+/// the one before runs on the connection's thread: the records of a bulk
+/// insert are made beside SQLite's work instead of before it. A failure
+/// comes with the number of its statement.
+async fn run_overlapped(
+    conn: &mut SqliteConnection,
+    mut next: impl FnMut(usize) -> Option<Option<Insert>>,
+) -> std::result::Result<(), (usize, StoreError)> {
+    let mut built = next(0);
+    let mut n = 0;
+    while let Some(current) = built.take() {
+        let run = async {
+            match current {
+                Some(insert) => insert.run(&mut *conn).await,
+                None => Ok(()),
+            }
+        };
+        // biased: the statement is sent to SQLite's thread before the next is built
+        let (ran, after) = tokio::join!(biased; run, async { next(n + 1) });
+        ran.map_err(|e| (n, e))?;
+        built = after;
+        n += 1;
+    }
+    Ok(())
 }
 
 /// The next free value of an integer key column.
@@ -582,7 +637,12 @@ pub(crate) async fn insert_persons(
             persons.len()
         )));
     }
-    for (ids, chunk) in ids.chunks(RECORD_CHUNK).zip(persons.chunks(RECORD_CHUNK)) {
+    let chunks: Vec<(&[i64], &[NewPerson])> = ids
+        .chunks(RECORD_CHUNK)
+        .zip(persons.chunks(RECORD_CHUNK))
+        .collect();
+    let statement = |n: usize| {
+        let (ids, chunk) = chunks.get(n)?;
         let mut r = Records::new(chunk.len());
         // ids drawn together follow each other: a counter, not a column
         if ids.windows(2).all(|w| w[1] == w[0] + 1) {
@@ -592,9 +652,9 @@ pub(crate) async fn insert_persons(
         }
         let refs: Vec<&NewPerson> = chunk.iter().collect();
         person_records(&mut r, &refs);
-        r.insert(conn, "person", "").await?;
-    }
-    Ok(())
+        Some(r.statement("person", ""))
+    };
+    run_overlapped(conn, statement).await.map_err(|(_, e)| e)
 }
 
 pub(crate) async fn update_person(
@@ -1325,27 +1385,38 @@ fn follow_up_records(follow_ups: &[(i64, &FollowUp)]) -> Records<'static> {
 }
 
 /// Write the links and follow-ups of contacts with their keys.
-async fn insert_contact_parts(
-    conn: &mut SqliteConnection,
-    contacts: impl Iterator<Item = (i64, &Contact)>,
-) -> Result<()> {
-    let mut links = Vec::new();
-    let mut follow_ups = Vec::new();
-    for (key, c) in contacts {
-        links.extend(
+/// The links of contacts (with their keys), as one statement.
+fn link_statement<'a>(contacts: impl Iterator<Item = (i64, &'a Contact)>) -> Option<Insert> {
+    let links: Vec<(i64, i64, &ContactLink)> = contacts
+        .flat_map(|(key, c)| {
             c.links()
                 .iter()
                 .enumerate()
-                .map(|(o, l)| (key, o as i64, l)),
-        );
-        follow_ups.extend(c.follow_ups().iter().map(|f| (key, f)));
+                .map(move |(o, l)| (key, o as i64, l))
+        })
+        .collect();
+    link_records(&links).statement("contact_link", "")
+}
+
+/// The follow-ups of contacts (with their keys), as one statement.
+fn follow_up_statement<'a>(contacts: impl Iterator<Item = (i64, &'a Contact)>) -> Option<Insert> {
+    let follow_ups: Vec<(i64, &FollowUp)> = contacts
+        .flat_map(|(key, c)| c.follow_ups().iter().map(move |f| (key, f)))
+        .collect();
+    follow_up_records(&follow_ups).statement("follow_up", "")
+}
+
+async fn insert_contact_parts(
+    conn: &mut SqliteConnection,
+    contacts: impl Iterator<Item = (i64, &Contact)> + Clone,
+) -> Result<()> {
+    if let Some(links) = link_statement(contacts.clone()) {
+        links.run(conn).await?;
     }
-    link_records(&links)
-        .insert(conn, "contact_link", "")
-        .await?;
-    follow_up_records(&follow_ups)
-        .insert(conn, "follow_up", "")
-        .await
+    match follow_up_statement(contacts) {
+        Some(follow_ups) => follow_ups.run(conn).await,
+        None => Ok(()),
+    }
 }
 
 pub(crate) async fn insert_contacts(
@@ -1357,28 +1428,38 @@ pub(crate) async fn insert_contacts(
     }
     given_twice("contact", contacts.iter().map(|e| e.contact.id().as_str()))?;
     let start = next_key(conn, "contact", "key").await?;
-    for (n, chunk) in contacts.chunks(RECORD_CHUNK).enumerate() {
-        let first = start + (n * RECORD_CHUNK) as i64;
-        let mut r = Records::new(chunk.len());
-        r.key("key", first);
-        contact_records(&mut r, chunk);
-        match r.insert(conn, "contact", "").await {
-            Err(StoreError::Conflict(_)) => {
-                let ids: Vec<&str> = chunk.iter().map(|e| e.contact.id().as_str()).collect();
-                return Err(which_exists(conn, "contact", "contact_id", "contact", &ids).await);
-            }
-            other => other?,
-        }
-        insert_contact_parts(
-            conn,
+    // each chunk: its contacts, their links, their follow-ups
+    const PARTS: usize = 3;
+    let chunks: Vec<&[ContactEntry]> = contacts.chunks(RECORD_CHUNK).collect();
+    let statement = |s: usize| {
+        let chunk = chunks.get(s / PARTS)?;
+        let first = start + (s / PARTS * RECORD_CHUNK) as i64;
+        let keyed = || {
             chunk
                 .iter()
                 .enumerate()
-                .map(|(i, e)| (first + i as i64, &e.contact)),
-        )
-        .await?;
+                .map(move |(i, e)| (first + i as i64, &e.contact))
+        };
+        Some(match s % PARTS {
+            0 => {
+                let mut r = Records::new(chunk.len());
+                r.key("key", first);
+                contact_records(&mut r, chunk);
+                r.statement("contact", "")
+            }
+            1 => link_statement(keyed()),
+            _ => follow_up_statement(keyed()),
+        })
+    };
+    match run_overlapped(conn, statement).await {
+        Ok(()) => Ok((0..contacts.len() as i64).map(|i| start + i).collect()),
+        Err((s, StoreError::Conflict(_))) if s % PARTS == 0 => {
+            let chunk = chunks.get(s / PARTS).copied().unwrap_or_default();
+            let ids: Vec<&str> = chunk.iter().map(|e| e.contact.id().as_str()).collect();
+            Err(which_exists(conn, "contact", "contact_id", "contact", &ids).await)
+        }
+        Err((_, e)) => Err(e),
     }
-    Ok((0..contacts.len() as i64).map(|i| start + i).collect())
 }
 
 pub(crate) async fn update_contact(
