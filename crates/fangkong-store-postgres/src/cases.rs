@@ -1171,13 +1171,7 @@ pub(crate) async fn insert_persons_as(
     ids: &[i64],
     persons: &[NewPerson],
 ) -> Result<()> {
-    if ids.len() != persons.len() {
-        return Err(StoreError::Other(anyhow!(
-            "{} ids for {} person records",
-            ids.len(),
-            persons.len()
-        )));
-    }
+    NewPerson::one_id_each(ids, persons)?;
     if persons.is_empty() {
         return Ok(());
     }

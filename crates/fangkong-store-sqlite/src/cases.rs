@@ -630,13 +630,7 @@ pub(crate) async fn insert_persons(
     ids: &[i64],
     persons: &[NewPerson],
 ) -> Result<()> {
-    if ids.len() != persons.len() {
-        return Err(StoreError::Other(anyhow!(
-            "{} ids for {} person records",
-            ids.len(),
-            persons.len()
-        )));
-    }
+    NewPerson::one_id_each(ids, persons)?;
     let chunks: Vec<(&[i64], &[NewPerson])> = ids
         .chunks(RECORD_CHUNK)
         .zip(persons.chunks(RECORD_CHUNK))

@@ -38,6 +38,21 @@ pub struct NewPerson {
     pub home_path: String,
 }
 
+impl NewPerson {
+    /// What [`crate::WriteTx::insert_persons_as`] checks before it writes:
+    /// one id a record.
+    pub fn one_id_each(ids: &[i64], persons: &[NewPerson]) -> crate::Result<()> {
+        if ids.len() == persons.len() {
+            return Ok(());
+        }
+        Err(crate::StoreError::Other(anyhow::anyhow!(
+            "{} ids for {} person records",
+            ids.len(),
+            persons.len()
+        )))
+    }
+}
+
 /// A case to write, with the person record it belongs to and the paths of the
 /// regions that may see it.
 #[derive(Debug, Clone, PartialEq)]

@@ -1461,9 +1461,8 @@ impl Service {
         let mut timing = Timing::default();
         let mut look = BulkLook::new(options);
         let mut pending: Option<ContactBatch> = None;
-        // ids for the next batch's new records: as many as the last batch
-        // had contacts (none before the first, whose are drawn once it is
-        // planned)
+        // ids for the next batch's new records (none for the first, whose
+        // are drawn once it is planned)
         let mut ids: Vec<i64> = Vec::new();
         loop {
             let writing = options.skip_bad || bad.is_empty();
@@ -1485,7 +1484,6 @@ impl Service {
             summary.rows += batch.read;
             summary.links += batch.links;
             bad.extend(batch.bad);
-            let contacts = batch.rows.len();
             pending = match batch.people {
                 People::Settled(people, persons) => {
                     Some(ContactBatch::new(batch.rows, people, persons))
@@ -1514,6 +1512,9 @@ impl Service {
                 prep.stored_ids = Some(known);
                 summary.bulk = true;
             }
+            // as many as this batch writes contacts: none after a batch
+            // that writes nothing (the next then draws its own)
+            let contacts = pending.as_ref().map_or(0, |b| b.entries.len());
             ids = tx.reserve_person_ids(contacts).await?;
             if let Some(p) = &options.progress {
                 p(summary.rows);
