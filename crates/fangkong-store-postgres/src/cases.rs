@@ -1155,16 +1155,6 @@ pub(crate) async fn reserve_person_ids(
     draw_keys(conn, "person_id_seq", n, draw).await
 }
 
-pub(crate) async fn insert_persons(
-    conn: &mut PgConnection,
-    persons: &[NewPerson],
-    draw: Draw,
-) -> Result<Vec<i64>> {
-    let ids = reserve_person_ids(conn, persons.len(), draw).await?;
-    insert_persons_as(conn, &ids, persons).await?;
-    Ok(ids)
-}
-
 /// Inserts person records with the ids given (`ids[i]` for `persons[i]`).
 pub(crate) async fn insert_persons_as(
     conn: &mut PgConnection,

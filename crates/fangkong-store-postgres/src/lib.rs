@@ -1553,11 +1553,6 @@ impl WriteTx for PgTx {
         analytics::put_risk_levels(self.conn(), rows).await
     }
 
-    async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>> {
-        let draw = self.draw;
-        cases::insert_persons(self.conn(), persons, draw).await
-    }
-
     async fn reserve_person_ids(&mut self, n: usize) -> Result<Vec<i64>> {
         let draw = self.draw;
         cases::reserve_person_ids(self.conn(), n, draw).await

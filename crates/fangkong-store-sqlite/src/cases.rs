@@ -60,6 +60,14 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Other(anyhow!("stored line list: {what}"))
 }
 
+fn case_id_of(s: &str) -> Result<CaseId> {
+    CaseId::parse(s).map_err(|_| bad("case id", s))
+}
+
+fn contact_id_of(s: &str) -> Result<ContactId> {
+    ContactId::parse(s).map_err(|_| bad("contact id", s))
+}
+
 fn region_code(s: &str) -> Result<RegionCode> {
     RegionCode::parse(s).map_err(|_| bad("region code", s))
 }
@@ -530,9 +538,7 @@ pub(crate) async fn case_ids(pool: &SqlitePool) -> Result<Vec<CaseId>> {
         .fetch_all(pool)
         .await
         .map_err(other)?;
-    ids.iter()
-        .map(|id| CaseId::parse(id).map_err(|_| bad("case id", id)))
-        .collect()
+    ids.iter().map(|id| case_id_of(id)).collect()
 }
 
 pub(crate) async fn contact_ids(pool: &SqlitePool) -> Result<Vec<ContactId>> {
@@ -540,9 +546,7 @@ pub(crate) async fn contact_ids(pool: &SqlitePool) -> Result<Vec<ContactId>> {
         .fetch_all(pool)
         .await
         .map_err(other)?;
-    ids.iter()
-        .map(|id| ContactId::parse(id).map_err(|_| bad("contact id", id)))
-        .collect()
+    ids.iter().map(|id| contact_id_of(id)).collect()
 }
 
 /// Drops the non-unique indexes of the person and contact tables (the
@@ -1129,7 +1133,7 @@ async fn assemble_cases(
     .await
     .map_err(other)?;
     for (key, id) in rows_s {
-        let id = CaseId::parse(&id).map_err(|_| bad("case id", &id))?;
+        let id = case_id_of(&id)?;
         sources.entry(key).or_default().push(id);
     }
     rows.iter()
@@ -1140,7 +1144,7 @@ async fn assemble_cases(
             let place: Option<String> = get(row, "place_of_exposure")?;
             let from_contact: Option<String> = get(row, "from_contact")?;
             let new = NewCase {
-                id: CaseId::parse(&id).map_err(|_| bad("case id", &id))?,
+                id: case_id_of(&id)?,
                 person: person_from_row(row)?,
                 reporting_unit: region_code(&get::<String>(row, "reporting_unit")?)?,
                 origin: Origin::parse(&origin).ok_or_else(|| bad("origin", &origin))?,
@@ -1151,9 +1155,7 @@ async fn assemble_cases(
                 first_visit: get(row, "first_visit")?,
                 report: get(row, "report_date")?,
                 source_cases: sources.remove(&key).unwrap_or_default(),
-                from_contact: from_contact
-                    .map(|k| ContactId::parse(&k).map_err(|_| bad("contact id", k)))
-                    .transpose()?,
+                from_contact: from_contact.map(|k| contact_id_of(&k)).transpose()?,
             };
             let opened_on: NaiveDate = get(row, "opened_on")?;
             let records = history.remove(&key).unwrap_or_default();
@@ -1256,7 +1258,7 @@ pub(crate) async fn existing_cases(pool: &SqlitePool, ids: &[CaseId]) -> Result<
         .await
         .map_err(other)?;
         for id in found {
-            out.push(CaseId::parse(&id).map_err(|_| bad("case id", &id))?);
+            out.push(case_id_of(&id)?);
         }
     }
     Ok(out)
@@ -1559,7 +1561,7 @@ async fn assemble_contacts(
     .map_err(other)?;
     for (key, source, exposure, last_exposure) in link_rows {
         links.entry(key).or_default().push(ContactLink {
-            source: CaseId::parse(&source).map_err(|_| bad("case id", &source))?,
+            source: case_id_of(&source)?,
             exposure: Exposure::parse(&exposure).ok_or_else(|| bad("exposure", &exposure))?,
             last_exposure,
         });
@@ -1594,7 +1596,7 @@ async fn assemble_contacts(
             };
             let period: i64 = get(row, "period")?;
             let new = NewContact {
-                id: ContactId::parse(&id).map_err(|_| bad("contact id", &id))?,
+                id: contact_id_of(&id)?,
                 person: person_from_row(row)?,
                 links: links.remove(&key).unwrap_or_default(),
                 place,
@@ -1604,7 +1606,7 @@ async fn assemble_contacts(
             let converted_id: Option<String> = get(row, "converted_case_id")?;
             let converted_on: Option<NaiveDate> = get(row, "converted_on")?;
             let converted = match (converted_id, converted_on) {
-                (Some(c), Some(d)) => Some((CaseId::parse(&c).map_err(|_| bad("case id", c))?, d)),
+                (Some(c), Some(d)) => Some((case_id_of(&c)?, d)),
                 (None, None) => None,
                 _ => return Err(corrupt(format!("contact {id}: half a conversion"))),
             };
@@ -1707,7 +1709,7 @@ pub(crate) async fn existing_contacts(
         .await
         .map_err(other)?;
         for id in found {
-            out.push(ContactId::parse(&id).map_err(|_| bad("contact id", &id))?);
+            out.push(contact_id_of(&id)?);
         }
     }
     Ok(out)

@@ -1783,12 +1783,6 @@ impl WriteTx for SqliteTx {
         analytics::put_risk_levels(&mut self.tx, rows).await
     }
 
-    async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>> {
-        let ids = self.reserve_person_ids(persons.len()).await?;
-        cases::insert_persons(&mut self.tx, &ids, persons).await?;
-        Ok(ids)
-    }
-
     async fn reserve_person_ids(&mut self, n: usize) -> Result<Vec<i64>> {
         // this transaction is the only writer: ids are counted here from the
         // highest stored one

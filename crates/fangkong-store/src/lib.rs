@@ -564,7 +564,11 @@ pub trait WriteTx: Send {
     async fn put_risk_levels(&mut self, rows: &[RiskRow]) -> Result<()>;
 
     /// Insert person records; returns their ids in order.
-    async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>>;
+    async fn insert_persons(&mut self, persons: &[NewPerson]) -> Result<Vec<i64>> {
+        let ids = self.reserve_person_ids(persons.len()).await?;
+        self.insert_persons_as(&ids, persons).await?;
+        Ok(ids)
+    }
     /// Draws `n` ids for person records this transaction will insert with
     /// [`WriteTx::insert_persons_as`], so that an import can give records
     /// their ids before it writes them (and prepare one batch while the last
