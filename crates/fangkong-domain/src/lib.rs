@@ -17,6 +17,7 @@ pub mod contact;
 pub mod error;
 pub mod form;
 pub mod matching;
+pub mod policy;
 pub mod region;
 pub mod report;
 pub mod task;

@@ -6,6 +6,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderValue;
 
 use fangkong_service::{Principal, ServiceError};
 
@@ -24,6 +25,26 @@ fn bearer(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// The principal behind an `Authorization` header, or 401.
+pub async fn principal_from_header(
+    state: &AppState,
+    header: Option<&HeaderValue>,
+) -> Result<Principal, ApiError> {
+    let header = header.ok_or_else(|| {
+        ApiError::Unauthenticated("missing authorization header; log in at POST /api/v1/sessions and send Authorization: Bearer <token>".into())
+    })?;
+    let token = header.to_str().ok().and_then(bearer).ok_or_else(|| {
+        ApiError::Unauthenticated("the authorization header is not a bearer token".into())
+    })?;
+    match state.service.authenticate(token).await {
+        Ok(principal) => Ok(principal),
+        Err(ServiceError::Unauthenticated) => Err(ApiError::Unauthenticated(
+            "the token is unknown or has expired; log in again".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
@@ -31,19 +52,13 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthenticated("missing authorization header; log in at POST /api/v1/sessions and send Authorization: Bearer <token>".into())
-        })?;
-        let token = header.to_str().ok().and_then(bearer).ok_or_else(|| {
-            ApiError::Unauthenticated("the authorization header is not a bearer token".into())
-        })?;
-        match state.service.authenticate(token).await {
-            Ok(principal) => Ok(Auth(principal)),
-            Err(ServiceError::Unauthenticated) => Err(ApiError::Unauthenticated(
-                "the token is unknown or has expired; log in again".into(),
-            )),
-            Err(e) => Err(e.into()),
+        // the policy gate has read the session already
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
         }
+        principal_from_header(state, parts.headers.get(AUTHORIZATION))
+            .await
+            .map(Auth)
     }
 }
 

@@ -212,7 +212,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::BadRows(rows) => ApiError::BadRows(rows),
             e @ ServiceError::NotFound(_) => ApiError::NotFound(e.to_string()),
             ServiceError::Unauthenticated => ApiError::Unauthenticated("not authenticated".into()),
-            e @ ServiceError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
+            e @ (ServiceError::Forbidden(_) | ServiceError::Refused { .. }) => {
+                ApiError::Forbidden(e.to_string())
+            }
             e @ ServiceError::Conflict(_) => ApiError::Conflict(e.to_string()),
             ServiceError::Internal(e) => ApiError::Internal(e),
         }

@@ -19,8 +19,11 @@
 //! Invariants:
 //! - request and response types live here; domain and store types are never
 //!   serialized directly, so their shape can change without changing the API;
-//! - jurisdiction and roles are checked by the service, not here: a handler
-//!   passes the caller's principal and maps the outcome;
+//! - every route is in [`policy::ROUTES`] with the action it performs, and
+//!   [`policy::authorize`] refuses a role the policy table gives no grant
+//!   (a route not in the table is refused); jurisdiction and scope are
+//!   checked by the service: a handler passes the caller's principal and
+//!   maps the outcome;
 //! - nothing here panics on input, and nothing here logs a request body, a
 //!   token or a password.
 
@@ -28,7 +31,9 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod openapi;
+pub mod policy;
 pub mod ui;
 
 use std::future::Future;
@@ -54,7 +59,7 @@ use crate::error::ApiError;
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 /// The largest file accepted by an import route.
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
-/// How long an ordinary request may take.
+/// How long an ordinary request may take (heavy ones: [`limits::HEAVY_TIMEOUT`]).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a file import may take.
 pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -63,6 +68,17 @@ pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
+    /// Permits for heavy work and the public cache ([`limits`]).
+    pub limits: Arc<limits::Limits>,
+}
+
+impl AppState {
+    pub fn new(service: Arc<Service>) -> AppState {
+        AppState {
+            service,
+            limits: Arc::default(),
+        }
+    }
 }
 
 /// The whole application: the API, its OpenAPI document, the web UI.
@@ -84,14 +100,25 @@ pub fn app(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(api::page::router())
         .merge(ui::router())
+        // the gate first (outermost), then the limits, which know the caller
+        .route_layer(middleware::from_fn_with_state(state.clone(), limits::limit))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            policy::authorize,
+        ))
         .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(json_length))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
+            limits::HEAVY_TIMEOUT,
         ));
     // file imports have their own, larger limits
     let imports = api::reports::import_router()
+        .route_layer(middleware::from_fn_with_state(state.clone(), limits::limit))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            policy::authorize,
+        ))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(IMPORT_BODY_LIMIT))
         .layer(middleware::from_fn(import_length))

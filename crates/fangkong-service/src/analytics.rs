@@ -34,6 +34,7 @@ use fangkong_store::{Alert, AlertFilter, DayFigure, RiskChange, RiskRow};
 use crate::audit::append_audit;
 use crate::reports::epoch;
 use crate::{Principal, Result, Service, ServiceError};
+use fangkong_domain::policy::Action;
 
 /// The form and field the epidemiological methods read by default.
 pub const CASES_FORM: &str = "epidemic";
@@ -211,7 +212,9 @@ impl Service {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<DailySeries> {
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadAnalytics, region_code)
+            .await?;
         self.series_of(region, form, field, from, to).await
     }
 
@@ -296,7 +299,9 @@ impl Service {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<CurveDay>> {
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadAnalytics, region_code)
+            .await?;
         // Six days before `from`, so the first day shown has its average.
         let series = self
             .series_of(region, form, field, from - Duration::days(6), to)
@@ -343,7 +348,9 @@ impl Service {
     ) -> Result<Vec<RtRow>> {
         check_period(from, to)?;
         let si = si.parse()?;
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadAnalytics, region_code)
+            .await?;
         let series = self.history_of(region, CASES_FORM, CASES_FIELD, to).await?;
         let local: Vec<u32> = series
             .counts
@@ -437,7 +444,9 @@ impl Service {
                 Dispersion::new(0.58)
                     .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?,
             ));
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadAnalytics, region_code)
+            .await?;
         let series = self
             .history_of(region.clone(), CASES_FORM, CASES_FIELD, origin)
             .await?;
@@ -522,14 +531,13 @@ impl Service {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<AlertRun> {
-        require_writer(who, "run the alerts")?;
         check_period(from, to)?;
         if (to - from).num_days() > 366 {
             return Err(
                 FieldError::new("from", "the alerts run over at most a year at once").into(),
             );
         }
-        let root = self.region_in_scope(who, region_code).await?;
+        let root = self.region_for(who, Action::RunAlerts, region_code).await?;
         let mut run = AlertRun::default();
         for form in self.forms.clone() {
             let r = self.run_form_alerts(who, &root, &form, from, to).await?;
@@ -725,7 +733,9 @@ impl Service {
         since: Option<NaiveDate>,
         limit: u32,
     ) -> Result<Vec<Alert>> {
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadAlerts, region_code)
+            .await?;
         Ok(self
             .store
             .alerts(&AlertFilter {
@@ -763,7 +773,7 @@ impl Service {
         verdict: Option<AlertVerdict>,
         note: &str,
     ) -> Result<Alert> {
-        require_writer(who, "handle alerts")?;
+        who.require(Action::HandleAlerts)?;
         let alert = self
             .store
             .alert(id)
@@ -827,9 +837,8 @@ impl Service {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<usize> {
-        require_writer(who, "assess risk")?;
         check_period(from, to)?;
-        let root = self.region_in_scope(who, region_code).await?;
+        let root = self.region_for(who, Action::RunAlerts, region_code).await?;
         let (form, index) = self.field_of(CASES_FORM, CASES_FIELD)?;
         let rules = RiskRules::default();
         let start = from - Duration::days(rules.window_days() as i64);
@@ -904,7 +913,9 @@ impl Service {
         region_code: &str,
         date: NaiveDate,
     ) -> Result<RiskReport> {
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadAnalytics, region_code)
+            .await?;
         let rows = self.store.risk_levels_on(&region.path, date).await?;
         let changes = self
             .store
@@ -986,17 +997,6 @@ fn uncertain_reason(t: TooUncertain) -> &'static str {
 fn check_period(from: NaiveDate, to: NaiveDate) -> Result<()> {
     if from > to {
         return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
-    }
-    Ok(())
-}
-
-/// Only roles that write may run, handle or assess.
-fn require_writer(who: &Principal, what: &str) -> Result<()> {
-    if !who.role.may_write() {
-        return Err(ServiceError::Forbidden(format!(
-            "role {} cannot {what}",
-            who.role
-        )));
     }
     Ok(())
 }

@@ -6,10 +6,9 @@ use serde_json::Value;
 use fangkong_domain::audit::AuditEntry;
 use fangkong_domain::chain::{Hash, Verdict};
 use fangkong_domain::report::now_millis;
-use fangkong_domain::user::Role;
 use fangkong_store::{Chain, ChainHead, WriteTx};
 
-use crate::{Principal, Result, Service, ServiceError};
+use crate::{Principal, Result, Service};
 
 /// Append one entry to the audit chain inside `tx`.
 pub(crate) async fn append_audit(
@@ -123,11 +122,7 @@ impl Walk {
 impl Service {
     /// Recompute both chains from their first entry; name the first entry that does not fit.
     pub async fn verify_chains(&self, who: &Principal) -> Result<ChainCheck> {
-        if who.role != Role::National {
-            return Err(ServiceError::Forbidden(
-                "only the national level verifies the chains".into(),
-            ));
-        }
+        who.require(fangkong_domain::policy::Action::ReadAudit)?;
         let reports = self.verify_report_chain().await?;
         let audit = self.verify_audit_chain().await?;
         Ok(ChainCheck {
@@ -177,11 +172,7 @@ impl Service {
         entity_key: Option<&str>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>> {
-        if who.role != Role::National {
-            return Err(ServiceError::Forbidden(
-                "only the national level reads the whole audit log".into(),
-            ));
-        }
+        who.require(fangkong_domain::policy::Action::ReadAudit)?;
         Ok(self.store.audit_recent(entity_key, limit.min(1000)).await?)
     }
 }

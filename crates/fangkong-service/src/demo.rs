@@ -56,6 +56,8 @@ pub const DEMO_USERS: [(&str, &str, Role, &str); 7] = [
     ("public", "公众 the public", Role::Public, "000000"),
 ];
 pub const DEMO_PASSWORD: &str = "fangkong2020";
+/// The site of the demo's facility user (`jinyintan`), in 东西湖区.
+pub const DEMO_SITE: &str = "金银潭医院";
 
 /// The days the demo covers, ending today.
 pub const DEMO_DAYS: i64 = 28;
@@ -186,8 +188,10 @@ impl Service {
             } else {
                 region
             };
+            // the hospital's user works for 金银潭医院, where the demo admits patients
+            let site = (role == Role::Facility).then_some(DEMO_SITE);
             if self.store.user_by_name(username).await?.is_none() {
-                self.add_user(&system, username, name, role, region, DEMO_PASSWORD)
+                self.add_user_at_site(&system, username, name, role, region, site, DEMO_PASSWORD)
                     .await?;
             }
             summary.users.push(username.to_owned());

@@ -1,6 +1,8 @@
 //! The errors of the use cases. The HTTP layer maps each to a status and a
 //! stable code; the CLI prints the message.
 
+use fangkong_domain::policy::Action;
+use fangkong_domain::user::Role;
 use fangkong_domain::FieldError;
 use fangkong_store::StoreError;
 
@@ -20,6 +22,9 @@ pub enum ServiceError {
     /// Logged in, but outside this user's jurisdiction or role.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The policy table gives this role no grant for this action.
+    #[error("forbidden: a {} user may not {} ({})", .role, .action.label_en(), .action)]
+    Refused { role: Role, action: Action },
     #[error("conflict: {0}")]
     Conflict(String),
     #[error(transparent)]

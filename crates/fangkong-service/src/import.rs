@@ -204,6 +204,7 @@ impl Service {
         progress: &(dyn Fn(u64) + Sync),
         index: Option<bool>,
     ) -> Result<ReportFile> {
+        who.require(fangkong_domain::policy::Action::FileReport)?;
         let started = std::time::Instant::now();
         let form = self.form(form)?.clone();
         let mut reader = csv::ReaderBuilder::new()
@@ -1004,6 +1005,7 @@ mod tests {
                 username: "wuhan".into(),
                 role: Role::City,
                 region: s.region("420100").await.unwrap(),
+                site: None,
             };
             for who in [&nation, &wuhan] {
                 let mut read = Vec::new();

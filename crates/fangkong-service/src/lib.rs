@@ -30,6 +30,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate, Utc};
 
 use fangkong_domain::form::{builtin_forms, Form};
+use fangkong_domain::policy::{self, Action, Scope};
 use fangkong_domain::region::Region;
 use fangkong_domain::user::Role;
 use fangkong_store::Store;
@@ -68,12 +69,43 @@ pub struct Principal {
     pub role: Role,
     /// The home region: the root of this principal's jurisdiction.
     pub region: Region,
+    /// The site the user belongs to (a hospital, an isolation site), by the
+    /// name admissions and observation give it, in `region`.
+    pub site: Option<String>,
 }
 
 impl Principal {
     /// Whether `region` lies in this principal's jurisdiction.
     pub fn covers(&self, region: &Region) -> bool {
         self.region.contains(region)
+    }
+
+    /// How far this principal may do `action` (the policy table), if at all.
+    pub fn scope(&self, action: Action) -> Option<Scope> {
+        policy::scope(self.role, action)
+    }
+
+    /// Whether this principal may do `action` at all.
+    pub fn may(&self, action: Action) -> bool {
+        self.scope(action).is_some()
+    }
+
+    /// The scope of `action` for this principal, or `Forbidden` naming the
+    /// role and the action. Every use case starts here.
+    pub fn require(&self, action: Action) -> Result<Scope> {
+        self.scope(action).ok_or_else(|| ServiceError::Refused {
+            role: self.role,
+            action,
+        })
+    }
+
+    /// The principal's site as an admission names it, when it has one.
+    pub fn facility(&self) -> Option<fangkong_domain::case::Facility> {
+        let name = self.site.as_deref()?;
+        Some(fangkong_domain::case::Facility {
+            region: self.region.code.clone(),
+            name: fangkong_domain::case::Place::parse("site", name).ok()?,
+        })
     }
 }
 
@@ -86,6 +118,8 @@ pub struct Service {
     graph: Arc<line_list::chains::GraphCell>,
     forms: Vec<Form>,
     settings: Settings,
+    /// Moves with every publication by this process (caches of public answers key on it).
+    publications: std::sync::atomic::AtomicU64,
 }
 
 impl Service {
@@ -98,6 +132,7 @@ impl Service {
             settings,
             region_index: Arc::default(),
             graph: Arc::default(),
+            publications: Default::default(),
         };
         service.bootstrap_regions().await?;
         Ok(service)
@@ -109,6 +144,12 @@ impl Service {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// A number that moves whenever this process publishes: what a cache of
+    /// public answers compares.
+    pub fn publication_generation(&self) -> u64 {
+        self.publications.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn engine(&self) -> &'static str {
@@ -140,6 +181,7 @@ impl Service {
             username: "system".into(),
             role: Role::National,
             region: self.nation().await?,
+            site: None,
         })
     }
 }

@@ -45,7 +45,6 @@ use fangkong_domain::bulletin::BulletinFigures;
 use fangkong_domain::form::{epidemic_form, Form, Values};
 use fangkong_domain::region::{Level, Region, RegionCode};
 use fangkong_domain::report::now_millis;
-use fangkong_domain::user::Role;
 use fangkong_domain::FieldError;
 use fangkong_store::{
     DayFigure, Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, ReleasedRow,
@@ -319,16 +318,7 @@ fn head_json(h: &ReleaseHead) -> Value {
 }
 
 fn check_publisher(who: &Principal, region: &Region) -> Result<()> {
-    let command = matches!(
-        who.role,
-        Role::National | Role::Provincial | Role::City | Role::County
-    );
-    if !command {
-        return Err(ServiceError::Forbidden(format!(
-            "role {} cannot publish; publishing is for the command levels (national, provincial, city, county)",
-            who.role
-        )));
-    }
+    who.require(fangkong_domain::policy::Action::Publish)?;
     if !who.covers(region) {
         return Err(ServiceError::Forbidden(format!(
             "region {} lies outside the jurisdiction of {} ({})",
@@ -497,6 +487,9 @@ impl Service {
             }
         }
         tx.commit().await?;
+        // cached public answers of this process are stale now
+        self.publications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(outcomes)
     }
 

@@ -20,6 +20,7 @@ use fangkong_store::{RegionTree, Store};
 
 use crate::audit::append_audit;
 use crate::{Principal, Result, RowError, Service, ServiceError};
+use fangkong_domain::policy::{Action, Scope};
 
 /// From this many rows on, a bulk operation reads the whole region tree into
 /// memory (once; it is kept while current) instead of looking codes up.
@@ -423,6 +424,7 @@ impl Service {
             username: "system".into(),
             role: fangkong_domain::user::Role::National,
             region: nation,
+            site: None,
         };
         self.import_regions(&system, rows).await?;
         Ok(())
@@ -442,11 +444,7 @@ impl Service {
     /// the input; each parent must be in the input or already stored, and
     /// inside the principal's jurisdiction. All or nothing.
     pub async fn import_regions(&self, who: &Principal, mut rows: Vec<NewRegion>) -> Result<u64> {
-        if !who.role.may_write() {
-            return Err(ServiceError::Forbidden(
-                "this role cannot change regions".into(),
-            ));
-        }
+        who.require(Action::ManageRegions)?;
         rows.sort_by_key(|r| r.level);
         let mut seen = HashSet::with_capacity(rows.len());
         for r in &rows {
@@ -567,10 +565,13 @@ impl Service {
         Err(ServiceError::NotFound(format!("region {code}")))
     }
 
-    /// A region that must lie in the principal's jurisdiction.
-    pub async fn region_in_scope(&self, who: &Principal, code: &str) -> Result<Region> {
+    /// A region in which the principal may do `action` (the policy table):
+    /// anywhere for what everyone may do, else inside its jurisdiction (a
+    /// site's records are then filtered to the site by the caller).
+    pub async fn region_for(&self, who: &Principal, action: Action, code: &str) -> Result<Region> {
+        let scope = who.require(action)?;
         let region = self.region(code).await?;
-        if !who.covers(&region) {
+        if scope != Scope::Everyone && !who.covers(&region) {
             return Err(ServiceError::Forbidden(format!(
                 "region {} lies outside the jurisdiction of {} ({})",
                 region.code, who.username, who.region.code

@@ -32,6 +32,7 @@ use fangkong_store::{
 use crate::audit::append_audit;
 use crate::regions::{IdMap, RegionIndex, INDEX_FROM_ROWS};
 use crate::{Principal, Result, Service, ServiceError};
+use fangkong_domain::policy::Action;
 
 /// The earliest day any series is read from.
 pub fn epoch() -> NaiveDate {
@@ -520,16 +521,6 @@ impl Service {
         Ok(())
     }
 
-    fn check_writer(who: &Principal) -> Result<()> {
-        if !who.role.may_write() {
-            return Err(ServiceError::Forbidden(format!(
-                "role {} cannot file reports",
-                who.role
-            )));
-        }
-        Ok(())
-    }
-
     /// File (or correct) one unit's report for one day. Filing the same
     /// values again changes nothing; other values make a new version.
     pub async fn file_report(
@@ -564,9 +555,10 @@ impl Service {
         source: Source,
         filed_at: DateTime<Utc>,
     ) -> Result<Filing> {
-        Self::check_writer(who)?;
         let form = self.form(form)?;
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::FileReport, region_code)
+            .await?;
         self.check_date(date)?;
         let values = match values {
             FiledValues::Zero => Values::ZERO,
@@ -678,7 +670,7 @@ impl Service {
         source: Source,
         label: &str,
     ) -> Result<ImportSummary> {
-        Self::check_writer(who)?;
+        who.require(Action::FileReport)?;
         let form = self.form(form)?;
         let today = self.today();
         for r in &rows {
@@ -818,7 +810,9 @@ impl Service {
         date: NaiveDate,
     ) -> Result<(Vec<ReportVersion>, Vec<Review>)> {
         let form = self.form(form)?;
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadReports, region_code)
+            .await?;
         let key = ReportKey {
             form: form.name.clone(),
             region: region.code,
@@ -843,7 +837,9 @@ impl Service {
         region_code: &str,
         date: NaiveDate,
     ) -> Result<RegionFigures> {
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadReports, region_code)
+            .await?;
         self.figures_of(form, region, date).await
     }
 
@@ -879,7 +875,9 @@ impl Service {
         to: NaiveDate,
     ) -> Result<Vec<DayFigure>> {
         let form = self.form(form)?;
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadReports, region_code)
+            .await?;
         if from > to {
             return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
         }
@@ -899,7 +897,9 @@ impl Service {
         list_limit: u32,
     ) -> Result<Completeness> {
         let form = self.form(form)?;
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReadReports, region_code)
+            .await?;
         let deadline = form.deadline(date, self.settings.utc_offset_minutes);
         let store = &self.store;
         let children = if region.level < form.level {
@@ -963,9 +963,10 @@ impl Service {
         status: ReviewStatus,
         note: &str,
     ) -> Result<Review> {
-        Self::check_writer(who)?;
         let form = self.form(form)?;
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ReviewReports, region_code)
+            .await?;
         if region.code == who.region.code {
             return Err(ServiceError::Forbidden(
                 "a unit's report is reviewed by the level above, not by itself".into(),
@@ -1008,6 +1009,7 @@ impl Service {
     /// Reports below the principal's direct reports that the level in between
     /// has left unreviewed for longer than the setting: what to chase.
     pub async fn overdue_reviews(&self, who: &Principal, limit: u32) -> Result<Vec<ReportVersion>> {
+        who.require(Action::ReviewReports)?;
         let below = who.region.level.child().unwrap_or(Level::Grid);
         let before = Utc::now() - Duration::hours(self.settings.review_after_hours);
         Ok(self
@@ -1026,7 +1028,9 @@ impl Service {
         to: NaiveDate,
     ) -> Result<Vec<ReportVersion>> {
         let form = self.form(form)?;
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ExportReports, region_code)
+            .await?;
         Ok(self
             .store
             .current_reports(&form.name, &region.path, from, to)

@@ -24,8 +24,8 @@ use fangkong_domain::alert::AlertStatus;
 use fangkong_domain::region::{Region, RegionCode};
 use fangkong_domain::report::{now_millis, truncate_millis};
 use fangkong_domain::task::{
-    check_directive, check_handle_tip, is_command_role, overdue, responsible_unit, DirectiveText,
-    Note, TargetEvent, TargetStatus, TaskKind, TipContact, TipStatus, TipText,
+    check_directive, check_handle_tip, overdue, responsible_unit, DirectiveText, Note, TargetEvent,
+    TargetStatus, TaskKind, TipContact, TipStatus, TipText,
 };
 use fangkong_domain::FieldError;
 use fangkong_store::{
@@ -35,6 +35,7 @@ use fangkong_store::{
 
 use crate::audit::append_audit;
 use crate::{Principal, Result, Service, ServiceError};
+use fangkong_domain::policy::Action;
 
 /// The most items of each kind a list returns.
 pub const LIST_LIMIT: u32 = 1000;
@@ -125,16 +126,6 @@ pub struct Task {
     pub item: TaskItem,
 }
 
-fn require_writer(who: &Principal, what: &str) -> Result<()> {
-    if !who.role.may_write() {
-        return Err(ServiceError::Forbidden(format!(
-            "role {} cannot {what}",
-            who.role
-        )));
-    }
-    Ok(())
-}
-
 /// Whether a region at `path` lies in the principal's jurisdiction.
 fn covers_path(who: &Principal, path: &str) -> bool {
     path.starts_with(&who.region.path)
@@ -212,12 +203,7 @@ impl Service {
         deadline: DateTime<Utc>,
         targets: &[String],
     ) -> Result<DirectiveView> {
-        if !is_command_role(who.role) {
-            return Err(ServiceError::Forbidden(format!(
-                "role {} cannot issue directives; command levels (national, provincial, city, county) can",
-                who.role
-            )));
-        }
+        who.require(Action::IssueDirectives)?;
         let text = DirectiveText::parse(text)?;
         let mut regions = Vec::with_capacity(targets.len());
         for code in targets {
@@ -271,7 +257,7 @@ impl Service {
 
     /// One directive, as `who` sees it.
     pub async fn directive(&self, who: &Principal, id: i64) -> Result<DirectiveView> {
-        require_writer(who, "read directives")?;
+        who.require(Action::WorkTasks)?;
         let not_found = || ServiceError::NotFound(format!("directive {id}"));
         let stored = self.store.directive(id).await?.ok_or_else(not_found)?;
         self.view_directives(who, vec![stored])
@@ -283,7 +269,7 @@ impl Service {
     /// Directives issued in `who`'s jurisdiction or to units in it, newest
     /// first, each with its counts and the targets that have not answered.
     pub async fn directives(&self, who: &Principal, limit: u32) -> Result<Vec<DirectiveView>> {
-        require_writer(who, "read directives")?;
+        who.require(Action::WorkTasks)?;
         let stored = self
             .store
             .directives(&DirectiveFilter {
@@ -336,7 +322,7 @@ impl Service {
         region: &str,
         event: TargetEvent,
     ) -> Result<DirectiveView> {
-        require_writer(who, "answer directives")?;
+        who.require(Action::WorkTasks)?;
         let not_found = || {
             ServiceError::NotFound(format!(
                 "target {} of directive {directive_id}",
@@ -471,7 +457,7 @@ impl Service {
     /// Tips whose responsible unit lies in `who`'s jurisdiction, oldest
     /// first; only open ones unless `all`.
     pub async fn tips(&self, who: &Principal, all: bool, limit: u32) -> Result<Vec<TipView>> {
-        require_writer(who, "read tips")?;
+        who.require(Action::HandleTips)?;
         let tips = self
             .store
             .tips(&TipFilter {
@@ -486,7 +472,7 @@ impl Service {
 
     /// One tip, as `who` sees it.
     pub async fn tip(&self, who: &Principal, id: i64) -> Result<TipView> {
-        require_writer(who, "read tips")?;
+        who.require(Action::HandleTips)?;
         let not_found = || ServiceError::NotFound(format!("tip {id}"));
         let tip = self.store.tip(id).await?.ok_or_else(not_found)?;
         if !covers_path(who, &tip.responsible_path) {
@@ -500,7 +486,7 @@ impl Service {
 
     /// Mark a tip dealt with, saying how.
     pub async fn handle_tip(&self, who: &Principal, id: i64, note: &str) -> Result<TipView> {
-        require_writer(who, "handle tips")?;
+        who.require(Action::HandleTips)?;
         let not_found = || ServiceError::NotFound(format!("tip {id}"));
         let tip = self.store.tip(id).await?.ok_or_else(not_found)?;
         if !covers_path(who, &tip.responsible_path) {
@@ -537,7 +523,7 @@ impl Service {
     /// closed in their jurisdiction. Sorted by deadline for directives and
     /// by age for tips and alerts (the oldest first), all on one time line.
     pub async fn tasks(&self, who: &Principal) -> Result<Vec<Task>> {
-        require_writer(who, "read tasks")?;
+        who.require(Action::WorkTasks)?;
         let now = Utc::now();
         let path = who.region.path.clone();
         let targets = self
@@ -548,25 +534,33 @@ impl Service {
                 limit: LIST_LIMIT,
             })
             .await?;
-        let tips = self
-            .store
-            .tips(&TipFilter {
-                path: path.clone(),
-                subtree: false,
-                statuses: vec![TipStatus::Open],
-                limit: LIST_LIMIT,
-            })
-            .await?;
-        let tips = self.view_tips(who, tips).await?;
-        let alerts = self
-            .store
-            .alerts(&AlertFilter {
-                path,
-                statuses: vec![AlertStatus::Open, AlertStatus::Acknowledged],
-                since: None,
-                limit: LIST_LIMIT,
-            })
-            .await?;
+        // tips and alerts only for the roles that handle them
+        let tips = if who.may(Action::HandleTips) {
+            let tips = self
+                .store
+                .tips(&TipFilter {
+                    path: path.clone(),
+                    subtree: false,
+                    statuses: vec![TipStatus::Open],
+                    limit: LIST_LIMIT,
+                })
+                .await?;
+            self.view_tips(who, tips).await?
+        } else {
+            Vec::new()
+        };
+        let alerts = if who.may(Action::ReadAlerts) {
+            self.store
+                .alerts(&AlertFilter {
+                    path,
+                    statuses: vec![AlertStatus::Open, AlertStatus::Acknowledged],
+                    since: None,
+                    limit: LIST_LIMIT,
+                })
+                .await?
+        } else {
+            Vec::new()
+        };
         let codes = targets
             .iter()
             .map(|(_, t)| t.target.region.clone())

@@ -8,6 +8,7 @@ use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use fangkong_domain::policy::Action;
 use fangkong_domain::report::now_millis;
 use fangkong_domain::user::{Password, Role, Username};
 use fangkong_domain::FieldError;
@@ -23,6 +24,7 @@ pub struct UserInfo {
     pub display_name: String,
     pub role: Role,
     pub region_code: String,
+    pub site: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -33,6 +35,7 @@ impl From<StoredUser> for UserInfo {
             display_name: u.display_name,
             role: u.role,
             region_code: u.region.to_string(),
+            site: u.site,
             created_at: u.created_at,
         }
     }
@@ -62,18 +65,37 @@ impl Service {
         region_code: &str,
         password: &str,
     ) -> Result<UserInfo> {
-        if !matches!(
-            who.role,
-            Role::National | Role::Provincial | Role::City | Role::County
-        ) {
-            return Err(ServiceError::Forbidden(format!(
-                "role {} cannot create users",
-                who.role
-            )));
-        }
+        self.add_user_at_site(
+            who,
+            username,
+            display_name,
+            role,
+            region_code,
+            None,
+            password,
+        )
+        .await
+    }
+
+    /// [`Service::add_user`] for a user who works for a site (a facility
+    /// user must: it sees the patients admitted there).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_user_at_site(
+        &self,
+        who: &Principal,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        region_code: &str,
+        site: Option<&str>,
+        password: &str,
+    ) -> Result<UserInfo> {
+        who.require(Action::ManageUsers)?;
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
-        let region = self.region_in_scope(who, region_code).await?;
+        let region = self
+            .region_for(who, Action::ManageUsers, region_code)
+            .await?;
         if !role.allows_home(region.level) {
             return Err(FieldError::new(
                 "role",
@@ -84,6 +106,27 @@ impl Service {
             )
             .into());
         }
+        // a facility user belongs to a site: the hospital or isolation site it
+        // works for, named as admissions and observation name it
+        let site =
+            match (role, site.map(str::trim).filter(|s| !s.is_empty())) {
+                (Role::Facility, Some(s)) => Some(
+                    fangkong_domain::case::Place::parse("site", s)?
+                        .as_str()
+                        .to_owned(),
+                ),
+                (Role::Facility, None) => return Err(FieldError::new(
+                    "site",
+                    "a facility user needs the site it works for (the name its admissions give)",
+                )
+                .into()),
+                (_, Some(_)) => {
+                    return Err(
+                        FieldError::new("site", "only a facility user belongs to a site").into(),
+                    )
+                }
+                (_, None) => None,
+            };
         if self.store.user_by_name(username.as_str()).await?.is_some() {
             return Err(ServiceError::Conflict(format!("user {username} exists")));
         }
@@ -108,6 +151,7 @@ impl Service {
             region: region.code.clone(),
             password_hash,
             created_at: now_millis(),
+            site,
         };
         let mut tx = self.store.begin().await?;
         tx.insert_user(&user).await?;
@@ -118,7 +162,7 @@ impl Service {
             "user",
             &format!("user/{}", user.username),
             None,
-            Some(json!({ "username": user.username, "display_name": user.display_name, "role": role.name(), "region_code": region.code.as_str() })),
+            Some(json!({ "username": user.username, "display_name": user.display_name, "role": role.name(), "region_code": region.code.as_str(), "site": user.site })),
         )
         .await?;
         tx.commit().await?;
@@ -127,6 +171,7 @@ impl Service {
             display_name: user.display_name,
             role,
             region_code: region.code.to_string(),
+            site: user.site,
             created_at: user.created_at,
         })
     }
@@ -137,6 +182,7 @@ impl Service {
             username: user.username.clone(),
             role: user.role,
             region,
+            site: user.site.clone(),
         })
     }
 
@@ -209,6 +255,7 @@ impl Service {
 
     /// Users whose home region lies in the principal's jurisdiction.
     pub async fn users(&self, who: &Principal) -> Result<Vec<UserInfo>> {
+        who.require(Action::ReadUsers)?;
         Ok(self
             .store
             .users(&who.region.path)

@@ -359,7 +359,7 @@ async fn counties_see_the_cases_they_host_or_report_and_no_others() {
         };
         assert!(matches!(
             s.case(&public, &cid("X")).await.unwrap_err(),
-            ServiceError::Forbidden(_)
+            ServiceError::Refused { .. }
         ));
     }
 }

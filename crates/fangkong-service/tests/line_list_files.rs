@@ -67,6 +67,7 @@ async fn county(db: &TestDb, code: &str) -> Principal {
         username: format!("county-{code}"),
         role: Role::County,
         region: db.service.region(code).await.unwrap(),
+        site: None,
     }
 }
 

@@ -148,7 +148,8 @@ async fn only_command_levels_publish_in_their_jurisdiction() {
             ("hunan", Role::Provincial, "430000"),
             ("hospital", Role::Facility, "420103"),
         ] {
-            s.add_user(&system, name, name, role, region, "password1")
+            let site = (role == Role::Facility).then_some("武汉市中心医院");
+            s.add_user_at_site(&system, name, name, role, region, site, "password1")
                 .await
                 .expect("user");
         }
@@ -156,7 +157,13 @@ async fn only_command_levels_publish_in_their_jurisdiction() {
             let who = s.principal(name).await.unwrap();
             let r = s.publish(&who, day(25), Some("420103"), None).await;
             assert!(
-                matches!(r, Err(ServiceError::Forbidden(_))),
+                matches!(
+                    r,
+                    Err(ServiceError::Refused {
+                        action: fangkong_domain::policy::Action::Publish,
+                        ..
+                    })
+                ),
                 "{name}: {r:?}"
             );
         }

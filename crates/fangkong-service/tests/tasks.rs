@@ -24,6 +24,7 @@ async fn who(db: &TestDb, username: &str, role: Role, region: &str) -> Principal
         username: username.into(),
         role,
         region: db.service.region(region).await.unwrap(),
+        site: None,
     }
 }
 
@@ -149,7 +150,16 @@ async fn only_command_levels_direct_and_only_below_themselves() {
             .issue_directive(&grid, "x", tomorrow(), &["420102".into()])
             .await
             .unwrap_err();
-        assert!(matches!(e, ServiceError::Forbidden(_)), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                ServiceError::Refused {
+                    role: Role::Grid,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         for (targets, expected) in [
             (vec!["420000".to_owned()], "target_not_below_issuer"),
             (vec!["430000".to_owned()], "target_not_below_issuer"),

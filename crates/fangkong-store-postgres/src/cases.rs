@@ -542,6 +542,10 @@ pub(crate) async fn cases(pool: &PgPool, filter: &CaseFilter) -> Result<Vec<Stor
     if filter.classification.is_some() {
         arg(&mut sql, " AND c.classification = ?");
     }
+    if filter.facility.is_some() {
+        arg(&mut sql, " AND c.facility_region = ?");
+        arg(&mut sql, " AND c.facility_name = ?");
+    }
     if filter.after.is_some() {
         arg(&mut sql, " AND c.case_id > ?");
     }
@@ -556,6 +560,11 @@ pub(crate) async fn cases(pool: &PgPool, filter: &CaseFilter) -> Result<Vec<Stor
         }
         if let Some(c) = filter.classification {
             q = q.bind(c.name());
+        }
+        if let Some(f) = &filter.facility {
+            q = q
+                .bind(f.region.as_str().to_owned())
+                .bind(f.name.as_str().to_owned());
         }
         if let Some(after) = &filter.after {
             q = q.bind(after.as_str().to_owned());

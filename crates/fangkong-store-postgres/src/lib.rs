@@ -56,7 +56,8 @@ const REPORT_COLS: &str = "seq, form, region_code, date, version, \
     v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, \
     filed_by, filed_at, source, hash";
 const REGION_COLS: &str = "code, parent_code, name, level, path";
-const USER_COLS: &str = "id, username, display_name, role, region_code, password_hash, created_at";
+const USER_COLS: &str =
+    "id, username, display_name, role, region_code, password_hash, created_at, site";
 const AUDIT_COLS: &str = "seq, at, actor, action, entity, entity_key, before, after, hash";
 
 /// fangkong's storage on PostgreSQL.
@@ -175,6 +176,7 @@ fn user_of(row: &PgRow) -> Result<StoredUser> {
         region: code_of(&col::<String>(row, "region_code")?)?,
         password_hash: col(row, "password_hash")?,
         created_at: col(row, "created_at")?,
+        site: col(row, "site")?,
     })
 }
 
@@ -688,7 +690,7 @@ impl UserStore for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Option<StoredUser>> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at \
+            "SELECT u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at, u.site \
                FROM session s JOIN app_user u ON u.id = s.user_id \
               WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
@@ -703,7 +705,7 @@ impl UserStore for PgStore {
     async fn users(&self, path: &str) -> Result<Vec<StoredUser>> {
         let (lo, hi) = subtree_range(path);
         let rows = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at \
+            "SELECT u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at, u.site \
                FROM app_user u JOIN region r ON r.code = u.region_code \
               WHERE r.path >= $1 AND r.path < $2 ORDER BY u.username",
         )
@@ -1268,8 +1270,8 @@ impl WriteTx for PgTx {
 
     async fn insert_user(&mut self, user: &NewUser) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO app_user (username, display_name, role, region_code, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO app_user (username, display_name, role, region_code, password_hash, created_at, site) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&user.username)
         .bind(&user.display_name)
@@ -1277,6 +1279,7 @@ impl WriteTx for PgTx {
         .bind(user.region.as_str())
         .bind(&user.password_hash)
         .bind(user.created_at)
+        .bind(&user.site)
         .fetch_one(self.conn())
         .await
         .map_err(db_err)?;

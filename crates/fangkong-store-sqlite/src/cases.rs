@@ -1236,6 +1236,12 @@ pub(crate) async fn cases(pool: &SqlitePool, filter: &CaseFilter) -> Result<Vec<
     if let Some(class) = filter.classification {
         qb.push(" AND c.classification = ").push_bind(class.name());
     }
+    if let Some(f) = &filter.facility {
+        qb.push(" AND c.facility_region = ")
+            .push_bind(f.region.as_str().to_owned())
+            .push(" AND c.facility_name = ")
+            .push_bind(f.name.as_str().to_owned());
+    }
     if let Some(after) = &filter.after {
         qb.push(" AND c.case_id > ")
             .push_bind(after.as_str().to_owned());

@@ -52,7 +52,7 @@ const REPORT_COLUMNS: &str = "seq, form, region_code, date, version, \
     filed_by, filed_at, source, hash";
 const REGION_COLUMNS: &str = "code, parent_code, name, level, path";
 const USER_COLUMNS: &str =
-    "u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at";
+    "u.id, u.username, u.display_name, u.role, u.region_code, u.password_hash, u.created_at, u.site";
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, entity, entity_key, before, after, hash";
 /// Rows per multi-row INSERT: 26 parameters each, well under SQLite's 32,766.
 const INSERT_CHUNK: usize = 1000;
@@ -276,6 +276,7 @@ fn user_from_row(row: &SqliteRow) -> Result<StoredUser> {
         region: RegionCode::parse(&region).map_err(|_| bad("region code", &region))?,
         password_hash: row.try_get("password_hash").map_err(other)?,
         created_at: row.try_get("created_at").map_err(other)?,
+        site: row.try_get("site").map_err(other)?,
     })
 }
 
@@ -1467,8 +1468,8 @@ impl WriteTx for SqliteTx {
 
     async fn insert_user(&mut self, u: &NewUser) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO app_user (username, display_name, role, region_code, password_hash, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            "INSERT INTO app_user (username, display_name, role, region_code, password_hash, created_at, site) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
         )
         .bind(&u.username)
         .bind(&u.display_name)
@@ -1476,6 +1477,7 @@ impl WriteTx for SqliteTx {
         .bind(u.region.as_str())
         .bind(&u.password_hash)
         .bind(u.created_at)
+        .bind(&u.site)
         .fetch_one(&mut *self.tx)
         .await
         .map_err(other)?;

@@ -324,6 +324,7 @@ async fn a_duplicate_version_is_a_conflict() {
             region: code("420100"),
             password_hash: "x".to_owned(),
             created_at: at(1, 0),
+            site: None,
         };
         tx.insert_user(&user).await.expect("first user");
         let err = tx.insert_user(&user).await.expect_err("same name");
@@ -635,12 +636,14 @@ async fn users_sessions_reviews_and_audit() {
             region: code("420102"),
             password_hash: "$argon2id$…".to_owned(),
             created_at: at(1, 0),
+            site: Some("武汉市第八医院".to_owned()),
         };
         let id = tx.insert_user(&user).await.expect("user");
         let other = NewUser {
             username: "hunan".to_owned(),
             role: Role::Provincial,
             region: code("430000"),
+            site: None,
             ..user.clone()
         };
         tx.insert_user(&other).await.expect("user");
@@ -679,12 +682,18 @@ async fn users_sessions_reviews_and_audit() {
             (id, Role::County, code("420102"))
         );
         assert_eq!(stored.created_at, user.created_at);
+        assert_eq!(stored.site.as_deref(), Some("武汉市第八医院"));
         assert!(s.user_by_name("nobody").await.expect("user").is_none());
         let by_session = s
             .user_by_session(b"token-hash", at(12, 0))
             .await
             .expect("session");
-        assert_eq!(by_session.map(|u| u.username), Some("jiangan".to_owned()));
+        assert_eq!(
+            by_session.map(|u| (u.username, u.site)),
+            Some(("jiangan".to_owned(), Some("武汉市第八医院".to_owned())))
+        );
+        let hunan = s.user_by_name("hunan").await.expect("user").expect("some");
+        assert_eq!(hunan.site, None);
         assert!(s
             .user_by_session(b"token-hash", at(23, 0))
             .await

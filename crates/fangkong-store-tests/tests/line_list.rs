@@ -417,6 +417,69 @@ async fn a_stale_update_is_a_conflict_and_writes_nothing() {
     }
 }
 
+/// A site's patients: the cases admitted there now (or last), wherever
+/// they live and whoever reported them; a transfer moves the case.
+#[tokio::test]
+async fn cases_are_listed_by_the_facility_they_are_admitted_at() {
+    for e in engines().await {
+        let s = e.store.as_ref();
+        let at = |region: &str, name: &str| Facility {
+            region: code(region),
+            name: Place::parse("facility", name).unwrap(),
+        };
+        let admit = |id: &str, f: Facility| {
+            let id = id.to_owned();
+            async move {
+                let stored = s.case(&case_id(&id)).await.unwrap().unwrap();
+                let mut entry = stored.entry.clone();
+                entry.case = stored
+                    .entry
+                    .case
+                    .apply(
+                        CaseEvent::Admit {
+                            facility: f,
+                            date: day(1, 23),
+                        },
+                        day(1, 23),
+                    )
+                    .unwrap();
+                let mut tx = s.begin().await.unwrap();
+                tx.update_case(&entry, stored.entry.case.version())
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        // lives in Hunan, reported in 420102, treated at 金银潭 (420103 here)
+        simple_case(s, "F-1", "430000", "420102", day(1, 20)).await;
+        simple_case(s, "F-2", "420104", "420104", day(1, 20)).await;
+        simple_case(s, "F-3", "420102", "420102", day(1, 20)).await;
+        admit("F-1", at("420103", "金银潭医院")).await;
+        admit("F-2", at("420103", "金银潭医院")).await;
+        admit("F-3", at("420103", "武汉市中心医院")).await;
+        let list = |f: Facility| CaseFilter {
+            path: "/000000/".to_owned(),
+            facility: Some(f),
+            limit: 100,
+            ..CaseFilter::default()
+        };
+        let got = s.cases(&list(at("420103", "金银潭医院"))).await.unwrap();
+        assert_eq!(ids_of(&got), ["F-1", "F-2"], "{}", e.name);
+        // same name, other region: another site
+        let got = s.cases(&list(at("420104", "金银潭医院"))).await.unwrap();
+        assert!(got.is_empty(), "{}", e.name);
+        // a transfer moves the patient to the other site's list
+        admit("F-2", at("420103", "武汉市中心医院")).await;
+        let got = s
+            .cases(&list(at("420103", "武汉市中心医院")))
+            .await
+            .unwrap();
+        assert_eq!(ids_of(&got), ["F-2", "F-3"], "{}", e.name);
+        let got = s.cases(&list(at("420103", "金银潭医院"))).await.unwrap();
+        assert_eq!(ids_of(&got), ["F-1"], "{}", e.name);
+    }
+}
+
 fn ids_of(cases: &[fangkong_store::StoredCase]) -> Vec<&str> {
     cases.iter().map(|c| c.entry.case.id().as_str()).collect()
 }

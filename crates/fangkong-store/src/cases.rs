@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use fangkong_domain::case::{Case, CaseId, Classification, Person};
+use fangkong_domain::case::{Case, CaseId, Classification, Facility, Person};
 use fangkong_domain::contact::{Contact, ContactId};
 use fangkong_domain::matching::{MatchReason, MatchStatus};
 use fangkong_domain::region::RegionCode;
@@ -103,6 +103,8 @@ pub struct CaseFilter {
     pub reported_to: Option<NaiveDate>,
     /// Only cases currently so classified.
     pub classification: Option<Classification>,
+    /// Only cases admitted now at this facility (a site's patients).
+    pub facility: Option<Facility>,
     /// Only cases whose id sorts after this one (the last id of the previous page).
     pub after: Option<CaseId>,
     pub limit: u32,

@@ -135,6 +135,9 @@ pub struct StoredUser {
     pub region: RegionCode,
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
+    /// The site (hospital, isolation site) the user belongs to, by the name
+    /// admissions and observation give it, in the user's home region.
+    pub site: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +148,9 @@ pub struct NewUser {
     pub region: RegionCode,
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
+    /// The site (hospital, isolation site) the user belongs to, by the name
+    /// admissions and observation give it, in the user's home region.
+    pub site: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

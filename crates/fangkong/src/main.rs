@@ -103,6 +103,8 @@ pub enum Command {
     /// Measure ingestion and roll-up at national size.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Who may do what: the policy table (role × action × scope), or each HTTP route's action.
+    Policy(commands::user::PolicyArgs),
 }
 
 fn main() -> ExitCode {

@@ -5,7 +5,7 @@ import { h, mount } from '../lib/dom.js';
 import { card } from '../lib/layout.js';
 import { get, session } from '../lib/api.js';
 import { t } from '../i18n/index.js';
-import { appFrame, today, seesCases, followsUp, hasTasks, commands as issuesDirectives } from './nav.js';
+import { appFrame, today, can, seesCases, seesDashboard, followsUp, hasTasks, commands as issuesDirectives } from './nav.js';
 import { reportCard } from './report.js';
 
 export async function homeView() {
@@ -18,8 +18,8 @@ export async function homeView() {
       get(`/api/v1/regions/${encodeURIComponent(user.region_code)}`),
       today(),
     ]);
-    const mine = forms.filter((f) => f.level === region.level && user.role !== 'public');
-    const commands = !['grid', 'public'].includes(user.role);
+    const mine = forms.filter((f) => f.level === region.level && can(user, 'file_report'));
+    const commands = seesDashboard(user);
     mount(main,
       h('h1', { 'data-testid': 'home-heading' }, t('home.heading', { name: user.display_name })),
       h('p', { class: 'muted' }, t('home.region', { region: region.name }), ' · ', t('home.role', { role: t('role.' + user.role) })),

@@ -37,12 +37,16 @@ export function logout() {
   navigate('/login', { replace: true });
 }
 
-/** Whether the role works with the line list (cases), and with close contacts' follow-up. */
-export const seesCases = (user) => Boolean(user) && !['grid', 'public'].includes(user.role);
-export const followsUp = (user) => Boolean(user) && user.role !== 'public';
-/** Whether the role has a task list (directives, tips, alerts), and whether it issues directives and publishes. */
-export const hasTasks = (user) => Boolean(user) && user.role !== 'public';
-export const commands = (user) => Boolean(user) && ['national', 'provincial', 'city', 'county'].includes(user.role);
+/** Whether the user may do an action of the policy table (`read_cases`, …): the server says, at sign-in. */
+export const can = (user, action) => Boolean(user) && Array.isArray(user.actions) && user.actions.includes(action);
+/** Whether the user works with the line list (cases), and with close contacts' follow-up. */
+export const seesCases = (user) => can(user, 'read_cases');
+export const followsUp = (user) => can(user, 'follow_up');
+/** Whether the user has a task list (directives, tips, alerts), and whether it issues directives and publishes. */
+export const hasTasks = (user) => can(user, 'work_tasks');
+export const commands = (user) => can(user, 'issue_directives');
+/** Whether the user reads the command dashboard. */
+export const seesDashboard = (user) => can(user, 'read_analytics');
 
 /** The frame of a signed-in page; `active`: 'home', 'dashboard', 'cases', 'follow-ups', 'tasks' or 'directives'. */
 export function appFrame(active) {
@@ -52,7 +56,7 @@ export function appFrame(active) {
     { href: '/', key: 'nav.public' },
     { href: '/app', key: 'nav.home', current: active === 'home' },
   ];
-  if (user && user.role !== 'grid' && user.role !== 'public') {
+  if (seesDashboard(user)) {
     links.push({ href: '/app/dashboard', key: 'nav.dashboard', current: active === 'dashboard' });
   }
   if (seesCases(user)) links.push({ href: '/app/cases', key: 'nav.cases', current: active === 'cases' });

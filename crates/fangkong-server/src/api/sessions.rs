@@ -48,6 +48,13 @@ pub struct MeBody {
     /// The home region: the root of this user's jurisdiction.
     pub region_code: String,
     pub region_name: String,
+    /// The site a facility user works for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// What this user may do (the policy table's actions, e.g. `read_cases`,
+    /// `follow_up`): the pages a user interface offers.
+    #[schema(example = json!(["read_public", "file_report", "follow_up"]))]
+    pub actions: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,6 +80,11 @@ pub(crate) async fn me_body(state: &AppState, who: &Principal) -> ApiResult<MeBo
         role: who.role.name().to_owned(),
         region_code: who.region.code.to_string(),
         region_name: who.region.name.clone(),
+        site: who.site.clone(),
+        actions: fangkong_domain::policy::actions_of(who.role)
+            .into_iter()
+            .map(|a| a.name().to_owned())
+            .collect(),
     })
 }
 

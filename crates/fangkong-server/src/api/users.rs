@@ -26,6 +26,9 @@ pub struct UserBody {
     pub display_name: String,
     pub role: String,
     pub region_code: String,
+    /// The site a facility user works for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -36,6 +39,7 @@ impl From<UserInfo> for UserBody {
             display_name: u.display_name,
             role: u.role.name().to_owned(),
             region_code: u.region_code,
+            site: u.site,
             created_at: u.created_at,
         }
     }
@@ -55,6 +59,10 @@ pub struct NewUserRequest {
     pub role: String,
     #[schema(example = "420102")]
     pub region_code: String,
+    /// For a facility user (required there, refused for other roles): the
+    /// site it works for, named as its admissions name it (`金银潭医院`).
+    #[serde(default)]
+    pub site: Option<String>,
     /// At least 8 characters.
     pub password: String,
 }
@@ -109,12 +117,13 @@ pub async fn create_user(
     let role: Role = req.role.parse()?;
     let user = state
         .service
-        .add_user(
+        .add_user_at_site(
             &who,
             &req.username,
             &req.display_name,
             role,
             &req.region_code,
+            req.site.as_deref(),
             &req.password,
         )
         .await?;

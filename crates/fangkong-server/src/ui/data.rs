@@ -199,7 +199,9 @@ pub async fn dashboard(
     let date = date_param("date", q.date.as_deref(), today - Duration::days(1))?;
     let home = who.region.code.to_string();
     let code = text_param(q.region.as_deref(), &home);
-    let region = service.region_in_scope(&who, code).await?;
+    let region = service
+        .region_for(&who, fangkong_domain::policy::Action::ReadAnalytics, code)
+        .await?;
     let code = region.code.to_string();
     let lineage = service.lineage(&code).await?;
     // the day, the day before and the children's figures, read at once

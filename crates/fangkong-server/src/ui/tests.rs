@@ -34,9 +34,7 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     Fixture {
-        state: AppState {
-            service: Arc::new(service),
-        },
+        state: AppState::new(Arc::new(service)),
         _dir: dir,
     }
 }

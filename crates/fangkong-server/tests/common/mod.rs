@@ -62,9 +62,7 @@ pub async fn spawn_app(engine: Engine) -> Result<Option<TestApp>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState {
-        service: service.clone(),
-    };
+    let state = AppState::new(service.clone());
     let server = tokio::spawn(serve(listener, state, async {
         let _ = rx.await;
     }));
@@ -204,9 +202,20 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// A facility user works for a site named after it (`<username> hospital`).
     pub async fn add_user(&self, username: &str, role: Role, region: &str) -> Result<()> {
+        let site = format!("{username} hospital");
+        let site = (role == Role::Facility).then_some(site.as_str());
         self.service
-            .add_user(&self.system, username, username, role, region, PASSWORD)
+            .add_user_at_site(
+                &self.system,
+                username,
+                username,
+                role,
+                region,
+                site,
+                PASSWORD,
+            )
             .await?;
         Ok(())
     }

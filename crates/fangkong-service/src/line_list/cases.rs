@@ -17,9 +17,23 @@ use fangkong_domain::FieldError;
 use fangkong_store::{CaseEntry, CaseFilter, ContactFilter, StoredCase};
 
 use super::persons::{Incoming, PersonResolver};
-use super::{require_line_list, require_unit, visible};
+use super::{at_site, may_touch_case, require_unit};
 use crate::audit::append_audit;
 use crate::{Principal, Result, Service, ServiceError};
+use fangkong_domain::policy::{Action, Scope};
+
+/// What a case event needs of the policy table: a classification, or treatment.
+pub(crate) fn event_action(event: &CaseEvent) -> Action {
+    match event {
+        CaseEvent::Confirm { .. } | CaseEvent::Exclude { .. } | CaseEvent::Revise { .. } => {
+            Action::ClassifyCase
+        }
+        CaseEvent::SetSeverity { .. }
+        | CaseEvent::Admit { .. }
+        | CaseEvent::Discharge { .. }
+        | CaseEvent::Die { .. } => Action::TreatCase,
+    }
+}
 
 /// Which cases to list.
 #[derive(Debug, Clone, Default)]
@@ -107,16 +121,24 @@ impl Service {
         new: NewCase,
         events: Vec<CaseEvent>,
     ) -> Result<StoredCase> {
-        require_line_list(who)?;
         let unit = self.region(new.reporting_unit.as_str()).await?;
-        require_unit(who, &unit)?;
+        require_unit(who, Action::ReportCase, &unit)?;
         let home = self.region(new.person.home_region.as_str()).await?;
         self.check_sources(&new.source_cases).await?;
         let today = self.today();
         let mut case = Case::open(new, today).map_err(FieldError::from)?;
+        let mut own_site = false;
         for event in events {
+            // a case reported already classified or treated needs those rights too
+            own_site |= who.require(event_action(&event))? == Scope::OwnSite;
             self.check_event(&event).await?;
             case = case.apply(event, today).map_err(FieldError::from)?;
+        }
+        if own_site && !at_site(who, &case) {
+            return Err(ServiceError::Forbidden(format!(
+                "{} may classify and treat only the patients admitted at its own site",
+                who.username
+            )));
         }
         let mut tx = self.store.begin().await?;
         let mut resolver = PersonResolver::default();
@@ -171,8 +193,13 @@ impl Service {
         expected_version: u32,
         event: CaseEvent,
     ) -> Result<StoredCase> {
-        require_line_list(who)?;
-        let stored = self.case(who, id).await?;
+        let action = event_action(&event);
+        who.require(action)?;
+        let stored = match self.store.case(id).await? {
+            Some(c) if may_touch_case(who, action, &c) => c,
+            // the same answer whether it exists elsewhere or not at all
+            _ => return Err(ServiceError::NotFound(format!("case {id}"))),
+        };
         let current = stored.entry.case.version();
         if current != expected_version {
             return Err(ServiceError::Conflict(format!(
@@ -215,9 +242,9 @@ impl Service {
 
     /// One case, if the principal may see it (otherwise not found).
     pub async fn case(&self, who: &Principal, id: &CaseId) -> Result<StoredCase> {
-        require_line_list(who)?;
+        who.require(Action::ReadCases)?;
         match self.store.case(id).await? {
-            Some(c) if visible(who, &c.entry.home_path, &c.entry.report_path) => Ok(c),
+            Some(c) if may_touch_case(who, Action::ReadCases, &c) => Ok(c),
             _ => Err(ServiceError::NotFound(format!("case {id}"))),
         }
     }
@@ -230,19 +257,35 @@ impl Service {
     }
 
     /// Cases visible to the principal in a subtree, by case id, a page at a time.
+    /// A site sees its own patients, wherever they live.
     pub async fn cases(&self, who: &Principal, query: &CaseQuery) -> Result<Vec<StoredCase>> {
-        require_line_list(who)?;
-        let region = match &query.region {
-            Some(code) => self.region_in_scope(who, code).await?,
-            None => who.region.clone(),
+        let (path, facility) = match who.require(Action::ReadCases)? {
+            Scope::OwnSite => {
+                let Some(facility) = who.facility() else {
+                    return Ok(Vec::new());
+                };
+                let path = match &query.region {
+                    Some(code) => self.region(code).await?.path,
+                    None => self.nation().await?.path,
+                };
+                (path, Some(facility))
+            }
+            _ => match &query.region {
+                Some(code) => (
+                    self.region_for(who, Action::ReadCases, code).await?.path,
+                    None,
+                ),
+                None => (who.region.path.clone(), None),
+            },
         };
         Ok(self
             .store
             .cases(&CaseFilter {
-                path: region.path,
+                path,
                 reported_from: query.reported_from,
                 reported_to: query.reported_to,
                 classification: query.classification,
+                facility,
                 after: query.after.clone(),
                 limit: query.limit.clamp(1, 10_000),
             })
@@ -291,7 +334,7 @@ impl Service {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<LineListDay>> {
-        require_line_list(who)?;
+        who.require(Action::ReadLineListFigures)?;
         if from > to {
             return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
         }
@@ -299,7 +342,9 @@ impl Service {
         if days > 3660 {
             return Err(FieldError::new("to", "at most ten years at a time").into());
         }
-        let region = self.region_in_scope(who, region).await?;
+        let region = self
+            .region_for(who, Action::ReadLineListFigures, region)
+            .await?;
         let mut out: Vec<LineListDay> = (0..days)
             .map(|i| LineListDay {
                 date: from + chrono::Duration::days(i as i64),
@@ -407,7 +452,10 @@ impl Service {
     ) -> Result<Vec<Mismatch>> {
         let derived = self.line_list_figures(who, region, from, to).await?;
         let form = self.form("epidemic")?;
-        let code = self.region_in_scope(who, region).await?.code;
+        let code = self
+            .region_for(who, Action::ReadLineListFigures, region)
+            .await?
+            .code;
         let filed = self.store.figures(&form.name, &code, from, to).await?;
         let mut out = Vec::new();
         for day in &derived {
@@ -456,6 +504,7 @@ impl Service {
                     reported_from: Some(from - window - window),
                     reported_to: Some(to),
                     classification: Some(Classification::Confirmed),
+                    facility: None,
                     after: after.clone(),
                     limit: 5_000,
                 })

@@ -22,8 +22,9 @@ use fangkong_domain::contact::ContactId;
 use fangkong_domain::region::RegionCode;
 use fangkong_store::{StoredCase, StoredContact};
 
-use super::{require_line_list, visible};
+use super::visible;
 use crate::{Principal, Result, Service, ServiceError};
+use fangkong_domain::policy::Action;
 
 /// The most nodes one answer lists; a larger neighbourhood or cluster is
 /// cut (nearest first) and marked truncated.
@@ -275,7 +276,7 @@ impl Service {
         case_id: &CaseId,
         depth: Option<u32>,
     ) -> Result<ChainView> {
-        require_line_list(who)?;
+        who.require(Action::ReadChains)?;
         let root = self.case(who, case_id).await?;
         let g = self.graph().await?;
         let Some(node) = g.node(Key::Case(root.key)) else {
@@ -362,7 +363,7 @@ impl Service {
 
     /// The cluster of a case.
     pub async fn cluster(&self, who: &Principal, case_id: &CaseId) -> Result<ClusterInfo> {
-        require_line_list(who)?;
+        who.require(Action::ReadChains)?;
         let root = self.case(who, case_id).await?;
         let g = self.graph().await?;
         match g.node(Key::Case(root.key)) {
@@ -414,7 +415,7 @@ impl Service {
         min_size: usize,
         limit: usize,
     ) -> Result<Vec<ClusterInfo>> {
-        require_line_list(who)?;
+        who.require(Action::ReadChains)?;
         let g = self.graph().await?;
         let mut big: Vec<(usize, u32)> = g
             .graph
@@ -443,7 +444,7 @@ impl Service {
     /// The cases with the most distinct infectees (cases and contacts), visible
     /// to the principal, as `(case id, infectees)`.
     pub async fn top_spreaders(&self, who: &Principal, limit: usize) -> Result<Vec<(CaseId, u32)>> {
-        require_line_list(who)?;
+        who.require(Action::ReadChains)?;
         let g = self.graph().await?;
         let ranked = g.graph.top_spreaders(limit.saturating_mul(20).max(100));
         let keys: Vec<Key> = ranked.iter().map(|(n, _)| g.key(*n)).collect();

@@ -19,9 +19,10 @@ use fangkong_store::{CaseEntry, ContactEntry, ContactFilter, StoredCase, StoredC
 
 use super::cases::case_audit;
 use super::persons::{Incoming, PersonResolver};
-use super::{require_line_list, require_unit, visible};
+use super::{may_touch_contact, observed_at_site, require_unit};
 use crate::audit::append_audit;
 use crate::{Principal, Result, Service, ServiceError};
+use fangkong_domain::policy::{Action, Scope};
 
 /// How often a follow-up is tried again when another one was written first.
 const FOLLOW_UP_RETRIES: usize = 3;
@@ -69,9 +70,8 @@ impl Service {
         new: NewContact,
         reporting_unit: &RegionCode,
     ) -> Result<StoredContact> {
-        require_line_list(who)?;
         let unit = self.region(reporting_unit.as_str()).await?;
-        require_unit(who, &unit)?;
+        require_unit(who, Action::RegisterContacts, &unit)?;
         let home = self.region(new.person.home_region.as_str()).await?;
         let sources: Vec<CaseId> = new.links.iter().map(|l| l.source.clone()).collect();
         self.check_sources(&sources).await?;
@@ -121,9 +121,19 @@ impl Service {
 
     /// One contact, if the principal may see it (otherwise not found).
     pub async fn contact(&self, who: &Principal, id: &ContactId) -> Result<StoredContact> {
-        require_line_list(who)?;
+        self.contact_for(who, Action::ReadContacts, id).await
+    }
+
+    /// One contact, if the principal may do `action` to it (otherwise not found).
+    async fn contact_for(
+        &self,
+        who: &Principal,
+        action: Action,
+        id: &ContactId,
+    ) -> Result<StoredContact> {
+        who.require(action)?;
         match self.store.contact(id).await? {
-            Some(c) if visible(who, &c.entry.home_path, &c.entry.report_path) => Ok(c),
+            Some(c) if may_touch_contact(who, action, &c) => Ok(c),
             _ => Err(ServiceError::NotFound(format!("contact {id}"))),
         }
     }
@@ -141,20 +151,50 @@ impl Service {
         who: &Principal,
         query: &ContactQuery,
     ) -> Result<Vec<StoredContact>> {
-        require_line_list(who)?;
-        let region = match &query.region {
-            Some(code) => self.region_in_scope(who, code).await?,
-            None => who.region.clone(),
+        self.contacts_for(who, Action::ReadContacts, query).await
+    }
+
+    /// The contacts the principal may do `action` to: in a subtree, or
+    /// observed at its own site, by contact id.
+    async fn contacts_for(
+        &self,
+        who: &Principal,
+        action: Action,
+        query: &ContactQuery,
+    ) -> Result<Vec<StoredContact>> {
+        let scope = who.require(action)?;
+        let region = match (&query.region, scope) {
+            // a site's contacts may live anywhere; the site filter below decides
+            (Some(code), Scope::OwnSite) => self.region(code).await?,
+            (Some(code), _) => self.region_for(who, action, code).await?,
+            (None, _) => who.region.clone(),
         };
-        Ok(self
-            .store
-            .contacts(&ContactFilter {
-                path: region.path,
-                observed_on: query.observed_on,
-                after: query.after.clone(),
-                limit: query.limit.clamp(1, 10_000),
-            })
-            .await?)
+        let limit = query.limit.clamp(1, 10_000);
+        let filter = |after| ContactFilter {
+            path: region.path.clone(),
+            observed_on: query.observed_on,
+            after,
+            limit,
+        };
+        if scope != Scope::OwnSite {
+            return Ok(self.store.contacts(&filter(query.after.clone())).await?);
+        }
+        // a site's contacts: those of its region observed there, a page filled from the region's
+        let mut out = Vec::new();
+        let mut after = query.after.clone();
+        loop {
+            let page = self.store.contacts(&filter(after)).await?;
+            let full = page.len() == limit as usize;
+            after = page.last().map(|c| c.entry.contact.id().clone());
+            out.extend(
+                page.into_iter()
+                    .filter(|c| observed_at_site(who, &c.entry.contact, &c.entry.report_path)),
+            );
+            if !full || out.len() >= limit as usize {
+                out.truncate(limit as usize);
+                return Ok(out);
+            }
+        }
     }
 
     /// Applies `change` to a contact and writes it. With `expected_version`
@@ -166,12 +206,11 @@ impl Service {
         who: &Principal,
         id: &ContactId,
         expected_version: Option<u32>,
-        action: &str,
+        (rule, action): (Action, &str),
         change: impl Fn(&mut Contact) -> Result<()>,
     ) -> Result<StoredContact> {
-        require_line_list(who)?;
         for _ in 0..FOLLOW_UP_RETRIES {
-            let stored = self.contact(who, id).await?;
+            let stored = self.contact_for(who, rule, id).await?;
             let version = stored.entry.version;
             if let Some(expected) = expected_version {
                 if expected != version {
@@ -226,7 +265,8 @@ impl Service {
         self.check_sources(std::slice::from_ref(&link.source))
             .await?;
         let today = self.today();
-        self.change_contact(who, id, expected_version, "contact.link", |c| {
+        let action = (Action::RegisterContacts, "contact.link");
+        self.change_contact(who, id, expected_version, action, |c| {
             c.add_link(link.clone(), today)
                 .map_err(|e| FieldError::from(e).into())
         })
@@ -242,7 +282,8 @@ impl Service {
         expected_version: Option<u32>,
     ) -> Result<StoredContact> {
         let today = self.today();
-        self.change_contact(who, id, expected_version, "contact.follow_up", |c| {
+        let action = (Action::FollowUp, "contact.follow_up");
+        self.change_contact(who, id, expected_version, action, |c| {
             c.record_follow_up(follow_up, today)
                 .map_err(|e| FieldError::from(e).into())
         })
@@ -262,8 +303,9 @@ impl Service {
         let mut after = None;
         loop {
             let page = self
-                .contacts(
+                .contacts_for(
                     who,
+                    Action::FollowUp,
                     &ContactQuery {
                         region: region.map(str::to_owned),
                         observed_on: Some(day),
@@ -302,11 +344,16 @@ impl Service {
         reporting_unit: Option<&RegionCode>,
         report_date: NaiveDate,
     ) -> Result<(StoredContact, StoredCase)> {
-        require_line_list(who)?;
-        let stored = self.contact(who, id).await?;
-        let unit_code = reporting_unit.unwrap_or(&stored.entry.reporting_unit);
-        let unit = self.region(unit_code.as_str()).await?;
-        require_unit(who, &unit)?;
+        let stored = self.contact_for(who, Action::ConvertContact, id).await?;
+        // the contact's own unit reports the case unless the caller names one of its own
+        let unit = match reporting_unit {
+            Some(code) => {
+                let unit = self.region(code.as_str()).await?;
+                require_unit(who, Action::ConvertContact, &unit)?;
+                unit
+            }
+            None => self.region(stored.entry.reporting_unit.as_str()).await?,
+        };
         let today = self.today();
         let before = contact_audit(&stored.entry);
         let mut entry = stored.entry;

@@ -113,11 +113,11 @@ use fangkong_domain::FieldError;
 use fangkong_store::{CaseEntry, CaseFilter, ContactEntry, Store, WriteTx};
 
 use super::persons::{Incoming, NewRecords, PersonResolver, Plan};
-use super::require_line_list;
 use crate::audit::append_audit;
 use crate::import::parse_date;
 use crate::regions::RegionIndex;
 use crate::{Principal, Result, RowError, Service, ServiceError};
+use fangkong_domain::policy::Action;
 
 /// Rows written per batch.
 pub const BATCH_ROWS: usize = 50_000;
@@ -1137,7 +1137,7 @@ impl Service {
         input: R,
         options: &ImportOptions,
     ) -> Result<ImportSummary> {
-        require_line_list(who)?;
+        who.require(Action::ImportLineList)?;
         let (reader, header) = open_csv(input)?;
         let columns = Header::new(&header, CASE_COLUMNS, 7, "case")?;
         let index = self.import_index().await?;
@@ -1424,7 +1424,7 @@ impl Service {
         input: R,
         options: &ImportOptions,
     ) -> Result<ImportSummary> {
-        require_line_list(who)?;
+        who.require(Action::ImportLineList)?;
         let (reader, header) = open_csv(input)?;
         let columns = Header::new(&header, CONTACT_COLUMNS, 5, "contact")?;
         let index = self.import_index().await?;
@@ -1571,9 +1571,12 @@ impl Service {
         region: Option<&str>,
         out: impl Write,
     ) -> Result<u64> {
-        require_line_list(who)?;
+        who.require(Action::ExportDeidentified)?;
         let region = match region {
-            Some(code) => self.region_in_scope(who, code).await?,
+            Some(code) => {
+                self.region_for(who, Action::ExportDeidentified, code)
+                    .await?
+            }
             None => who.region.clone(),
         };
         let mut w = csv::Writer::from_writer(out);

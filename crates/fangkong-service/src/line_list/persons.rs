@@ -23,9 +23,9 @@ use fangkong_domain::report::now_millis;
 use fangkong_domain::FieldError;
 use fangkong_store::{MatchCandidate, MatchFilter, NewPerson, Store, StoredPerson, WriteTx};
 
-use super::require_line_list;
 use crate::audit::append_audit;
 use crate::{Principal, Result, Service, ServiceError};
+use fangkong_domain::policy::Action;
 
 /// At most this many candidate pairs are listed for one new record.
 const MAX_CANDIDATES_PER_RECORD: usize = 10;
@@ -481,7 +481,7 @@ impl Service {
         status: Option<MatchStatus>,
         limit: u32,
     ) -> Result<Vec<CandidateView>> {
-        require_line_list(who)?;
+        who.require(Action::ReviewPersons)?;
         let pairs = self
             .store
             .match_candidates(&MatchFilter {
@@ -508,7 +508,7 @@ impl Service {
         id: i64,
         decision: MatchStatus,
     ) -> Result<CandidateView> {
-        require_line_list(who)?;
+        who.require(Action::ReviewPersons)?;
         if decision == MatchStatus::Pending {
             return Err(FieldError::new("decision", "decide merged or distinct").into());
         }

@@ -36,6 +36,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Contacts(cmd) => line_list::contacts(&g, cmd).await,
         Command::Persons(cmd) => line_list::persons(&g, cmd).await,
         Command::Bench(cmd) => crate::bench::bench(&g, cmd).await,
+        Command::Policy(args) => {
+            user::policy(&args);
+            Ok(())
+        }
     };
     result.map_err(explain)
 }

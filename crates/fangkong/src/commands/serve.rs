@@ -125,7 +125,7 @@ async fn run_server(service: Service, listen: &str) -> anyhow::Result<()> {
     eprintln!("\nfangkong serving {} on http://{addr}/  (API: http://{addr}/api/openapi.json; Ctrl-C stops)", service.engine());
     let service = Arc::new(service);
     tokio::spawn(daily_assessment(service.clone()));
-    let state = AppState { service };
+    let state = AppState::new(service);
     serve_http(listener, state, shutdown_signal()).await?;
     eprintln!("fangkong stopped");
     Ok(())

@@ -23,6 +23,9 @@ pub enum UserCommand {
         region: String,
         #[arg(long, default_value = "")]
         name: String,
+        /// For a facility user: the site it works for, as admissions name it (金银潭医院).
+        #[arg(long)]
+        site: Option<String>,
     },
     /// Users in your jurisdiction.
     List,
@@ -51,6 +54,7 @@ pub async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<()> {
             role,
             region,
             name,
+            site,
         } => {
             let role: Role = role.parse()?;
             let password = match std::env::var("FANGKONG_PASSWORD") {
@@ -63,7 +67,15 @@ pub async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<()> {
                 }
             };
             let u = service
-                .add_user(&who, &username, &name, role, &region, &password)
+                .add_user_at_site(
+                    &who,
+                    &username,
+                    &name,
+                    role,
+                    &region,
+                    site.as_deref(),
+                    &password,
+                )
                 .await?;
             println!("added {} ({}, {})", u.username, u.role, u.region_code);
         }
@@ -119,4 +131,23 @@ pub async fn audit(g: &Global, cmd: AuditCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PolicyArgs {
+    /// List each HTTP route with the actions it needs instead.
+    #[arg(long)]
+    routes: bool,
+}
+
+/// `fangkong policy`: the table as docs/policy.md has it, or the routes.
+pub fn policy(args: &PolicyArgs) {
+    if !args.routes {
+        print!("{}", fangkong_domain::policy::markdown());
+        return;
+    }
+    for (method, route, actions) in fangkong_server::policy::ROUTES {
+        let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
+        println!("{method:<6} {route:<60} {}", names.join(" | "));
+    }
 }
