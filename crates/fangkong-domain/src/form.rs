@@ -9,6 +9,12 @@
 //! Values are held in a fixed array of [`MAX_FIELDS`] slots; field `i` of a
 //! form is slot `i`. Storage keeps the slots as columns, so roll-ups are plain
 //! integer sums. A form's field order is therefore fixed once it has data.
+//!
+//! Every field has an upper bound ([`Field::max`], by default
+//! [`DEFAULT_MAX`] a unit a day), so that a figure summed over every unit of
+//! a country and every day of years stays far inside `i64`; sums are checked
+//! all the same ([`Values::plus`], [`Form::accumulate`]) and fail rather than
+//! wrap.
 
 use std::fmt;
 
@@ -19,6 +25,11 @@ use crate::FieldError;
 
 /// The most fields one form may have.
 pub const MAX_FIELDS: usize = 16;
+
+/// The largest count a unit may report in one field for one day unless the
+/// form says otherwise: ten million (a country's 700,000 villages at this
+/// bound every day for a century still sum to less than `i64::MAX`).
+pub const DEFAULT_MAX: i64 = 10_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -47,6 +58,15 @@ pub struct Field {
     /// Whether a rise in this field is a warning sign, so the early-warning
     /// methods watch it (new cases, fever found: yes; recoveries: no).
     pub watch: bool,
+    /// The largest count one unit may report in this field for one day.
+    pub max: i64,
+}
+
+/// A sum of values left the range of `i64`: the slot (field index) where it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the sum of field {slot} leaves the integer range")]
+pub struct Overflow {
+    pub slot: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,20 +97,22 @@ impl Values {
         self.0.iter().all(|v| *v == 0)
     }
 
-    pub fn plus(&self, other: &Values) -> Values {
+    /// The sum slot by slot, or the first slot where it leaves `i64`.
+    pub fn plus(&self, other: &Values) -> Result<Values, Overflow> {
         let mut out = *self;
-        for (o, x) in out.0.iter_mut().zip(other.0) {
-            *o += x;
+        for (slot, (o, x)) in out.0.iter_mut().zip(other.0).enumerate() {
+            *o = o.checked_add(x).ok_or(Overflow { slot })?;
         }
-        out
+        Ok(out)
     }
 
-    pub fn minus(&self, other: &Values) -> Values {
+    /// The difference slot by slot, or the first slot where it leaves `i64`.
+    pub fn minus(&self, other: &Values) -> Result<Values, Overflow> {
         let mut out = *self;
-        for (o, x) in out.0.iter_mut().zip(other.0) {
-            *o -= x;
+        for (slot, (o, x)) in out.0.iter_mut().zip(other.0).enumerate() {
+            *o = o.checked_sub(x).ok_or(Overflow { slot })?;
         }
-        out
+        Ok(out)
     }
 }
 
@@ -147,12 +169,7 @@ impl Form {
             if seen[i] {
                 return Err(FieldError::new(&field, "is given twice"));
             }
-            if n < 0 {
-                return Err(FieldError::new(
-                    &field,
-                    format!("must not be negative, got {n}"),
-                ));
-            }
+            self.check_count(i, n)?;
             seen[i] = true;
             values.0[i] = n;
         }
@@ -163,6 +180,51 @@ impl Form {
             ));
         }
         Ok(values)
+    }
+
+    /// A count for field `i` as one unit's report for one day: not negative,
+    /// at most the field's bound. The error names the field (`values.<name>`).
+    pub fn check_count(&self, i: usize, n: i64) -> Result<(), FieldError> {
+        let Some(f) = self.fields.get(i) else {
+            return if n == 0 {
+                Ok(())
+            } else {
+                Err(FieldError::new(
+                    format!("values.{}", i + 1),
+                    format!("form {} has no field {}", self.name, i + 1),
+                ))
+            };
+        };
+        if n < 0 {
+            return Err(FieldError::new(
+                format!("values.{}", f.name),
+                format!("must not be negative, got {n}"),
+            ));
+        }
+        if n > f.max {
+            return Err(FieldError::new(
+                format!("values.{}", f.name),
+                format!("must be at most {}, got {n}", f.max),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every slot of `values` as one unit's report for one day (slots
+    /// beyond the form's fields must be 0); the first bad field is named.
+    pub fn check_values(&self, values: &Values) -> Result<(), FieldError> {
+        for (i, n) in values.0.iter().enumerate() {
+            self.check_count(i, *n)?;
+        }
+        Ok(())
+    }
+
+    /// The field of a slot, as an error's field (`values.<name>`).
+    pub fn slot_name(&self, slot: usize) -> String {
+        match self.fields.get(slot) {
+            Some(f) => format!("values.{}", f.name),
+            None => format!("values.{}", slot + 1),
+        }
     }
 
     pub fn field_list(&self) -> String {
@@ -189,18 +251,29 @@ impl Form {
     }
 
     /// Sum values over days: additive fields add up, stock fields keep the last.
-    /// `days` must be in date order.
-    pub fn accumulate<'a>(&self, days: impl IntoIterator<Item = &'a Values>) -> Values {
+    /// `days` must be in date order. A sum that leaves `i64` is an error
+    /// naming its field, never a wrapped number.
+    pub fn accumulate<'a>(
+        &self,
+        days: impl IntoIterator<Item = &'a Values>,
+    ) -> Result<Values, FieldError> {
         let mut acc = Values::ZERO;
         for day in days {
             for (i, f) in self.fields.iter().enumerate() {
                 match f.kind {
-                    FieldKind::Additive => acc.0[i] += day.0[i],
+                    FieldKind::Additive => {
+                        acc.0[i] = acc.0[i].checked_add(day.0[i]).ok_or_else(|| {
+                            FieldError::new(
+                                self.slot_name(i),
+                                "the sum over days leaves the integer range",
+                            )
+                        })?;
+                    }
                     FieldKind::Stock => acc.0[i] = day.0[i],
                 }
             }
         }
-        acc
+        Ok(acc)
     }
 }
 
@@ -217,6 +290,7 @@ fn field(name: &str, kind: FieldKind, zh: &str, en: &str) -> Field {
         label_zh: zh.to_owned(),
         label_en: en.to_owned(),
         watch: false,
+        max: DEFAULT_MAX,
     }
 }
 
@@ -384,9 +458,44 @@ mod tests {
         let mut b = Values::ZERO;
         b.0[0] = 7;
         b.0[3] = 4;
-        let acc = f.accumulate([&a, &b]);
+        let acc = f.accumulate([&a, &b]).unwrap();
         assert_eq!(acc.get(0), 12);
         assert_eq!(acc.get(3), 4);
+    }
+
+    /// Issue 12: 9223372036854775807 new cases were accepted from one unit.
+    #[test]
+    fn counts_are_bounded_per_field() {
+        let f = epidemic_form();
+        let mut pairs: Vec<(&str, i64)> = f.fields.iter().map(|x| (x.name.as_str(), 0)).collect();
+        pairs[0].1 = i64::MAX;
+        let err = f.values_from_pairs(pairs.iter().copied()).unwrap_err();
+        assert_eq!(err.field, "values.new_confirmed");
+        assert_eq!(
+            err.reason,
+            "must be at most 10000000, got 9223372036854775807"
+        );
+        pairs[0].1 = DEFAULT_MAX;
+        assert!(f.values_from_pairs(pairs.iter().copied()).is_ok());
+
+        let mut v = Values::ZERO;
+        v.0[f.fields.len()] = 1;
+        assert!(f.check_values(&v).is_err(), "a slot beyond the fields");
+    }
+
+    /// Issue 12: two rows at `i64::MAX / 2 + 1` wrapped around silently.
+    #[test]
+    fn sums_fail_instead_of_wrapping() {
+        let mut a = Values::ZERO;
+        a.0[2] = i64::MAX / 2 + 1;
+        assert_eq!(a.plus(&a), Err(Overflow { slot: 2 }));
+        let mut m = Values::ZERO;
+        m.0[1] = i64::MIN;
+        assert_eq!(Values::ZERO.minus(&a).unwrap().get(2), -(i64::MAX / 2 + 1));
+        assert_eq!(a.minus(&m), Err(Overflow { slot: 1 }));
+        let f = epidemic_form();
+        let err = f.accumulate([&a, &a]).unwrap_err();
+        assert_eq!(err.field, "values.new_severe");
     }
 
     #[test]

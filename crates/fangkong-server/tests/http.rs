@@ -42,7 +42,48 @@ on_both_engines!(
     csv_import_all_or_nothing,
     grid_worker_files_a_zero_report,
     analytics_for_the_dashboard,
+    counts_are_bounded,
 );
+
+/// Issue 12: `new_confirmed` = 9223372036854775807 was filed with a 200,
+/// and the roll-ups above it broke the public routes. Now a 422 names the
+/// field and its bound, nothing is filed, and the public figures answer.
+async fn counts_are_bounded(app: TestApp) -> Result<TestApp> {
+    let token = app.user("wuhan.cdc", Role::City, "420100").await?;
+    let t = Some(token.as_str());
+    let a = app
+        .post(t, "/api/v1/reports", &epidemic("420102", DAY, i64::MAX))
+        .await?;
+    a.refused(422, "invalid")?;
+    ensure!(a.field() == "values.new_confirmed", "{}", a.text);
+    ensure!(
+        a.text
+            .contains("must be at most 10000000, got 9223372036854775807"),
+        "{}",
+        a.text
+    );
+    app.post(t, "/api/v1/reports", &epidemic("420102", DAY, 10_000_001))
+        .await?
+        .refused(422, "invalid")?;
+    let at_bound = app
+        .post(t, "/api/v1/reports", &epidemic("420103", DAY, 10_000_000))
+        .await?;
+    ensure!(at_bound.status.is_success(), "{}", at_bound.text);
+    for path in [
+        format!("/api/v1/bulletin?date={DAY}"),
+        "/api/v1/public/series?region=420000".to_owned(),
+        format!("/api/v1/public/regions?date={DAY}"),
+    ] {
+        let r = app.get(None, &path).await?;
+        ensure!(r.status == StatusCode::OK, "{path}: {}", r.text);
+    }
+    let r = app
+        .get(None, &format!("/api/v1/bulletin?date={DAY}"))
+        .await?;
+    ensure!(r.text.contains("10000000"), "{}", r.text);
+    ensure!(!r.text.contains("9223372036854775807"), "{}", r.text);
+    Ok(app)
+}
 
 /// A grid worker in a village files the day's zero report; the county sees
 /// it in the grid form's completeness.

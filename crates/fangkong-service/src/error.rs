@@ -36,6 +36,10 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound(what) => ServiceError::NotFound(what),
             StoreError::Conflict(what) => ServiceError::Conflict(what),
+            StoreError::OutOfRange(what) => ServiceError::Invalid(FieldError::new(
+                "values",
+                format!("a total over the regions above would leave the integer range ({what}); nothing was written"),
+            )),
             StoreError::Other(e) => ServiceError::Internal(e),
         }
     }

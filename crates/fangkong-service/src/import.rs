@@ -617,6 +617,9 @@ impl Check<'_> {
         {
             values.0[i] =
                 parse_count(&field.name, r.get(*col)).map_err(|e| err(&field.name, e.reason))?;
+            self.form
+                .check_count(i, values.0[i])
+                .map_err(|e| err(&field.name, e.reason))?;
         }
         Ok((
             ImportRow {
@@ -787,20 +790,21 @@ pub fn convert_jhu(input: impl Read, form: &Form) -> Result<Converted> {
                 continue;
             }
         };
-        series
-            .entry((*code).to_owned())
-            .or_default()
-            .push((date, [row.confirmed_cum, row.deaths_cum, row.recovered_cum]));
+        series.entry((*code).to_owned()).or_default().push((
+            date,
+            line,
+            [row.confirmed_cum, row.deaths_cum, row.recovered_cum],
+        ));
     }
     if !errors.is_empty() {
         return Err(ServiceError::BadRows(errors));
     }
     let mut out = Converted::default();
     for (code, mut days) in series {
-        days.sort_by_key(|(d, _)| *d);
+        days.sort_by_key(|(d, _, _)| *d);
         let mut daily = Vec::new();
         for (k, name) in ["confirmed", "deaths", "recovered"].iter().enumerate() {
-            let cum: Vec<Option<i64>> = days.iter().map(|(_, c)| c[k]).collect();
+            let cum: Vec<Option<i64>> = days.iter().map(|(_, _, c)| c[k]).collect();
             let d = decumulate(&cum);
             for i in &d.falls {
                 out.notes.push(format!(
@@ -810,19 +814,36 @@ pub fn convert_jhu(input: impl Read, form: &Form) -> Result<Converted> {
             }
             daily.push(d.daily);
         }
-        for (i, (date, _)) in days.iter().enumerate() {
+        for (i, (date, line, _)) in days.iter().enumerate() {
             let mut v = Values::ZERO;
             v.0[i_conf] = daily[0][i];
             v.0[i_dead] = daily[1][i];
             v.0[i_rec] = daily[2][i];
+            if let Err(e) = form.check_values(&v) {
+                errors.push(bound_error(*line, &e, "the day's count"));
+            }
             out.rows.push((code.clone(), *date, v));
         }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        return Err(ServiceError::BadRows(errors));
     }
     Ok(out)
 }
 
-/// A province's day: confirmed, deaths and recovered, cumulative.
-type JhuDay = (NaiveDate, [Option<i64>; 3]);
+/// A province's day, its line, and its confirmed, deaths and recovered, cumulative.
+type JhuDay = (NaiveDate, u64, [Option<i64>; 3]);
+
+/// A converted day over a field's bound: the row's line, the field, and
+/// that the count is derived (a difference of cumulative counts).
+fn bound_error(line: u64, e: &FieldError, what: &str) -> RowError {
+    RowError {
+        line,
+        column: e.field.trim_start_matches("values.").to_owned(),
+        reason: format!("{what} {}", e.reason),
+    }
+}
 
 #[derive(serde::Deserialize)]
 struct JhuRow {
@@ -848,13 +869,13 @@ pub fn convert_nhc(input: impl Read, form: &Form) -> Result<Converted> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(input);
-    let mut days: Vec<(NaiveDate, NhcRow)> = Vec::new();
+    let mut days: Vec<(NaiveDate, u64, NhcRow)> = Vec::new();
     let mut errors = Vec::new();
     for (i, record) in reader.deserialize::<NhcRow>().enumerate() {
         let line = i as u64 + 2;
         match record {
             Ok(r) => match parse_date("date", &r.date) {
-                Ok(d) => days.push((d, r)),
+                Ok(d) => days.push((d, line, r)),
                 Err(e) => errors.push(RowError {
                     line,
                     column: "date".into(),
@@ -871,7 +892,7 @@ pub fn convert_nhc(input: impl Read, form: &Form) -> Result<Converted> {
     if !errors.is_empty() {
         return Err(ServiceError::BadRows(errors));
     }
-    days.sort_by_key(|(d, _)| *d);
+    days.sort_by_key(|(d, _, _)| *d);
     let mut out = Converted::default();
     let flows = [
         ("new_confirmed", 0usize),
@@ -880,13 +901,13 @@ pub fn convert_nhc(input: impl Read, form: &Form) -> Result<Converted> {
     ];
     let cum = |k: usize| -> Vec<Option<i64>> {
         days.iter()
-            .map(|(_, r)| [r.confirmed_cum, r.deaths_cum, r.recovered_cum][k])
+            .map(|(_, _, r)| [r.confirmed_cum, r.deaths_cum, r.recovered_cum][k])
             .collect()
     };
     let daily: Vec<Vec<i64>> = (0..3).map(|k| decumulate(&cum(k)).daily).collect();
     let stocks = ["current_severe", "current_suspected", "current_observation"];
     let mut last = [0i64; 3];
-    for (i, (date, r)) in days.iter().enumerate() {
+    for (i, (date, line, r)) in days.iter().enumerate() {
         let mut v = Values::ZERO;
         for (name, k) in flows {
             v.0[idx(name)?] = daily[k][i];
@@ -905,8 +926,14 @@ pub fn convert_nhc(input: impl Read, form: &Form) -> Result<Converted> {
             }
             v.0[idx(name)?] = last[k];
         }
+        if let Err(e) = form.check_values(&v) {
+            errors.push(bound_error(*line, &e, "the day's count"));
+        }
         out.rows
             .push((fangkong_domain::region::NATION_CODE.to_owned(), *date, v));
+    }
+    if !errors.is_empty() {
+        return Err(ServiceError::BadRows(errors));
     }
     Ok(out)
 }

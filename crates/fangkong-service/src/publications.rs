@@ -47,8 +47,8 @@ use fangkong_domain::region::{Level, Region, RegionCode};
 use fangkong_domain::report::now_millis;
 use fangkong_domain::FieldError;
 use fangkong_store::{
-    DayFigure, Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, ReleasedRow,
-    RELEASE_FIELDS,
+    Chain, DayFigure, Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, ReleasedRow,
+    Witness, RELEASE_FIELDS,
 };
 
 use crate::audit::append_audit;
@@ -153,19 +153,19 @@ struct Series {
 }
 
 impl Series {
-    fn new(form: &Form, figures: impl IntoIterator<Item = DayFigure>) -> Series {
+    fn new(form: &Form, figures: impl IntoIterator<Item = DayFigure>) -> Result<Series> {
         let mut s = Series {
             days: Vec::new(),
             values: Vec::new(),
             cumulative: Vec::new(),
         };
         for f in figures {
-            let acc = form.accumulate(s.cumulative.last().into_iter().chain([&f.values]));
+            let acc = form.accumulate(s.cumulative.last().into_iter().chain([&f.values]))?;
             s.days.push(f.date);
             s.values.push(f.values);
             s.cumulative.push(acc);
         }
-        s
+        Ok(s)
     }
 
     /// The day's values (if any) and the totals up to the day.
@@ -314,6 +314,12 @@ fn head_json(h: &ReleaseHead) -> Value {
         "published_by": h.published_by,
         "reason": h.reason,
         "units_reporting": h.units_reporting,
+        "witness": h.witness.map(|w| json!({
+            "report_seq": w.report.seq,
+            "report_hash": w.report.hash.to_hex(),
+            "audit_seq": w.audit.seq,
+            "audit_hash": w.audit.hash.to_hex(),
+        })),
     })
 }
 
@@ -409,7 +415,15 @@ impl Service {
 
         let published_at = now_millis();
         let mut outcomes = Vec::with_capacity(dates.len() * subjects.len());
+        // the chains as they stand, witnessed on each release: the report
+        // head read outside the transaction (so filers need not wait for
+        // it), the audit head inside (the release's own entry comes after)
+        let report_head = self.store.chain_head(Chain::Report).await?;
         let mut tx = self.store.begin().await?;
+        let witness = Witness {
+            report: report_head,
+            audit: tx.chain_head(Chain::Audit).await?,
+        };
         for &date in &dates {
             for subject in &subjects {
                 let (rows, units) = subject.release(&slots, date);
@@ -442,6 +456,7 @@ impl Service {
                         published_by: who.username.clone(),
                         reason: reason.clone(),
                         units_reporting: units,
+                        witness: Some(witness),
                     },
                     rows,
                 };
@@ -499,7 +514,7 @@ impl Service {
             .store
             .figures(&form.name, &region.code, epoch(), to)
             .await?;
-        let own = Series::new(form, own);
+        let own = Series::new(form, own)?;
         let mut children = Vec::new();
         if let Some(level) = region.level.child() {
             let mut kids = self.store.children(&region.code).await?;
@@ -515,7 +530,7 @@ impl Service {
             for kid in kids {
                 let mut figures = by_region.remove(&kid.code).unwrap_or_default();
                 figures.sort_by_key(|f| f.date);
-                children.push((kid, Series::new(form, figures)));
+                children.push((kid, Series::new(form, figures)?));
             }
         }
         Ok(Subject {
@@ -673,6 +688,8 @@ pub fn release_bulletin(release: &Release) -> Option<BulletinFigures> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
     use super::*;
 
     #[test]
@@ -708,7 +725,8 @@ mod tests {
                     own: true,
                 },
             ],
-        );
+        )
+        .unwrap();
         assert_eq!(s.at(d(1)), (None, Values::ZERO));
         assert_eq!(s.at(d(2)), (Some(v(3)), v(3)));
         assert_eq!(s.at(d(3)), (None, v(3)));

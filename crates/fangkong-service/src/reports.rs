@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
 use fangkong_domain::chain::Hash;
-use fangkong_domain::form::{Form, Values};
+use fangkong_domain::form::{Form, Overflow, Values};
 use fangkong_domain::region::{Level, Region, RegionCode};
 use fangkong_domain::report::{now_millis, ReportKey, ReportVersion, ReviewStatus, Sealer, Source};
 use fangkong_domain::FieldError;
@@ -131,6 +131,17 @@ pub(crate) fn version_json(form: &Form, v: &ReportVersion) -> Value {
         "seq": v.seq,
         "hash": v.hash.to_hex(),
     })
+}
+
+/// A sum of counts that left `i64` while propagating: the field and the
+/// line of the row that made it (a bounded form never gets here).
+fn overflow(form: &Form, o: Overflow, row: Option<&ImportRow>) -> ServiceError {
+    let reason = "the roll-up of this value over the regions above leaves the integer range";
+    match row {
+        Some(r) => FieldError::new(form.slot_name(o.slot), format!("line {}: {reason}", r.line)),
+        None => FieldError::new(form.slot_name(o.slot), reason),
+    }
+    .into()
 }
 
 /// No slot: a row's region that is no ancestor of another row's region.
@@ -331,7 +342,7 @@ impl Propagation {
         (slot, chain): (u32, &[u32]),
         current: Option<Values>,
         values: Values,
-    ) {
+    ) -> std::result::Result<(), Overflow> {
         let day = self.day(date);
         let old = if slot == NO_SLOT {
             match current {
@@ -348,21 +359,22 @@ impl Propagation {
                     .get(&slot)
                     .copied()
                     .unwrap_or_default()
-                    .plus(&day.delta[s]),
+                    .plus(&day.delta[s])?,
             }
         };
         if slot != NO_SLOT {
             day.own.insert(slot, values);
         }
-        let delta = values.minus(&old);
+        let delta = values.minus(&old)?;
         for a in chain {
             let s = *a as usize;
-            day.delta[s] = day.delta[s].plus(&delta);
+            day.delta[s] = day.delta[s].plus(&delta)?;
             day.touched[s] = true;
             if day.own.contains_key(a) {
                 break;
             }
         }
+        Ok(())
     }
 
     fn into_deltas(self, plan: &Plan) -> Vec<RollupRow> {
@@ -385,6 +397,7 @@ impl Propagation {
 
 /// The sealing of a bulk filing's rows, batch by batch, in chain order.
 struct BulkFiling<'a> {
+    form: &'a Form,
     form_name: &'a str,
     who: &'a str,
     source: Source,
@@ -403,7 +416,11 @@ impl BulkFiling<'_> {
     /// Classify, propagate and seal the rows of one batch (`first` the
     /// index of its first row), yielding now and then so that the store's
     /// write of the batch before goes on meanwhile.
-    async fn batch(&mut self, rows: &[ImportRow], first: usize) -> Vec<(ReportVersion, Level)> {
+    async fn batch(
+        &mut self,
+        rows: &[ImportRow],
+        first: usize,
+    ) -> Result<Vec<(ReportVersion, Level)>> {
         let mut versions = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
             if i % 1024 == 1023 {
@@ -427,13 +444,15 @@ impl BulkFiling<'_> {
                 self.summary.filed += 1;
             }
             let (slot, chain) = self.plan.rows[first + i];
-            self.figures.file(
-                r.date,
-                &r.region.code,
-                (slot, &self.plan.chains[chain as usize]),
-                current.map(|c| c.values),
-                r.values,
-            );
+            self.figures
+                .file(
+                    r.date,
+                    &r.region.code,
+                    (slot, &self.plan.chains[chain as usize]),
+                    current.map(|c| c.values),
+                    r.values,
+                )
+                .map_err(|o| overflow(self.form, o, Some(r)))?;
             self.seq += 1;
             let mut v = ReportVersion {
                 seq: self.seq,
@@ -452,7 +471,7 @@ impl BulkFiling<'_> {
             self.prev = self.sealer.seal(&mut v, &self.prev);
             versions.push((v, r.region.level));
         }
-        versions
+        Ok(versions)
     }
 }
 
@@ -618,7 +637,9 @@ impl Service {
 
         // propagate even a zero delta: a first zero report must still give
         // every ancestor a figure for the day (zero, not "nothing filed")
-        let delta = values.minus(&old_figure);
+        let delta = values
+            .minus(&old_figure)
+            .map_err(|o| overflow(form, o, None))?;
         let codes: Vec<RegionCode> = ancestors.iter().map(|a| a.code.clone()).collect();
         let owners = tx.own_reports_among(&key.form, date, &codes).await?;
         let mut deltas = Vec::with_capacity(ancestors.len());
@@ -687,6 +708,10 @@ impl Service {
                 )
                 .into());
             }
+            // every path that makes rows (CSV, the converters, the demo)
+            // meets the form's bounds here at the latest
+            form.check_values(&r.values)
+                .map_err(|e| FieldError::new(e.field, format!("line {}: {}", r.line, e.reason)))?;
         }
         let days: Vec<NaiveDate> = rows
             .iter()
@@ -723,6 +748,7 @@ impl Service {
         tracing::debug!(elapsed = ?t0.elapsed(), "existing figures read");
         let head = tx.chain_head(Chain::Report).await?;
         let mut filing = BulkFiling {
+            form,
             form_name: &form.name,
             who: &who.username,
             source,
@@ -740,14 +766,14 @@ impl Service {
         let mut pending: Vec<(ReportVersion, Level)> = Vec::new();
         for (k, batch) in rows.chunks(BATCH).enumerate() {
             let next = if pending.is_empty() {
-                filing.batch(batch, k * BATCH).await
+                filing.batch(batch, k * BATCH).await?
             } else {
                 let (written, next) = tokio::join!(
                     tx.insert_versions(&pending, &[]),
                     filing.batch(batch, k * BATCH)
                 );
                 written?;
-                next
+                next?
             };
             pending = next;
         }
@@ -855,7 +881,7 @@ impl Service {
             .store
             .figures(&form.name, &region.code, epoch(), date)
             .await?;
-        let cumulative = form.accumulate(series.iter().map(|d| &d.values));
+        let cumulative = form.accumulate(series.iter().map(|d| &d.values))?;
         let day = series.into_iter().last().filter(|d| d.date == date);
         Ok(RegionFigures {
             region,

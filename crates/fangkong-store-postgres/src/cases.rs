@@ -1827,3 +1827,39 @@ pub(crate) async fn bump_graph_generation(conn: &mut PgConnection) -> Result<()>
         .map_err(db_err)?;
     Ok(())
 }
+
+/// The derived columns of a line-list table as text, by key (for
+/// `fangkong audit verify`, which compares them with the replay).
+pub(crate) async fn state_rows(
+    pool: &PgPool,
+    table: &str,
+    columns: &[&str],
+    after: i64,
+    limit_n: u32,
+) -> Result<Vec<fangkong_store::StateRow>> {
+    let cols: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{c}::text AS {c}"))
+        .collect();
+    let sql = format!(
+        "SELECT key, {} FROM {table} WHERE key > $1 ORDER BY key LIMIT $2",
+        cols.join(", ")
+    );
+    let rows = sqlx::query(&sql)
+        .bind(after)
+        .bind(i64::from(limit_n))
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(fangkong_store::StateRow {
+                key: col(row, "key")?,
+                cells: columns
+                    .iter()
+                    .map(|c| col::<Option<String>>(row, c))
+                    .collect::<Result<_>>()?,
+            })
+        })
+        .collect()
+}

@@ -91,11 +91,14 @@ impl PgStore {
 // Errors and decoding
 
 /// A unique violation (SQLSTATE 23505) is a [`StoreError::Conflict`];
-/// anything else is [`StoreError::Other`].
+/// a numeric value out of range (22003: `bigint out of range` in a roll-up's
+/// sum) is [`StoreError::OutOfRange`]; anything else is [`StoreError::Other`].
 fn db_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
-        if d.code().as_deref() == Some("23505") {
-            return StoreError::Conflict(d.message().to_owned());
+        match d.code().as_deref() {
+            Some("23505") => return StoreError::Conflict(d.message().to_owned()),
+            Some("22003") => return StoreError::OutOfRange(d.message().to_owned()),
+            _ => {}
         }
     }
     StoreError::Other(anyhow!(e))
@@ -122,6 +125,28 @@ fn level_of(depth: i16) -> Result<Level> {
 
 fn hash_of(bytes: &[u8]) -> Result<Hash> {
     Hash::from_slice(bytes).ok_or_else(|| bad("hash (length)", bytes.len()))
+}
+
+/// `(region_code, v1…v16)` rows of one form and day.
+async fn day_values(
+    pool: &PgPool,
+    sql: &str,
+    form: &str,
+    date: NaiveDate,
+) -> Result<Vec<(RegionCode, Values)>> {
+    let rows = sqlx::query(sql)
+        .bind(form)
+        .bind(date)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    all(rows, |row| {
+        let code: String = row.try_get("region_code").map_err(db_err)?;
+        Ok((
+            RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
+            values_of(row)?,
+        ))
+    })
 }
 
 fn values_of(row: &PgRow) -> Result<Values> {
@@ -660,6 +685,31 @@ impl ReportStore for PgStore {
         all(rows, version_of)
     }
 
+    async fn report_days(&self, form: &str) -> Result<Vec<NaiveDate>> {
+        sqlx::query_scalar(
+            "SELECT date FROM rollup WHERE form = $1 \
+             UNION SELECT date FROM report WHERE form = $1 AND current ORDER BY 1",
+        )
+        .bind(form)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn day_reports(&self, form: &str, date: NaiveDate) -> Result<Vec<(RegionCode, Values)>> {
+        let sql = format!(
+            "SELECT region_code, {VALUE_COLS} FROM report \
+             WHERE form = $1 AND date = $2 AND current"
+        );
+        day_values(&self.pool, &sql, form, date).await
+    }
+
+    async fn day_rollups(&self, form: &str, date: NaiveDate) -> Result<Vec<(RegionCode, Values)>> {
+        let sql =
+            format!("SELECT region_code, {VALUE_COLS} FROM rollup WHERE form = $1 AND date = $2");
+        day_values(&self.pool, &sql, form, date).await
+    }
+
     async fn level_figures(
         &self,
         form: &str,
@@ -846,6 +896,32 @@ impl CaseStore for PgStore {
         cases::case_ids(&self.pool).await
     }
 
+    async fn case_states(&self, after: i64, limit: u32) -> Result<Vec<fangkong_store::StateRow>> {
+        cases::state_rows(
+            &self.pool,
+            "case_file",
+            &fangkong_store::CASE_STATE_COLUMNS,
+            after,
+            limit,
+        )
+        .await
+    }
+
+    async fn contact_states(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<fangkong_store::StateRow>> {
+        cases::state_rows(
+            &self.pool,
+            "contact",
+            &fangkong_store::CONTACT_STATE_COLUMNS,
+            after,
+            limit,
+        )
+        .await
+    }
+
     async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>> {
         cases::match_candidates(&self.pool, filter).await
     }
@@ -899,6 +975,10 @@ impl fangkong_store::PublicationStore for PgStore {
         limit: u32,
     ) -> Result<Vec<fangkong_store::Erratum>> {
         publications::errata(&self.pool, from, to, limit).await
+    }
+
+    async fn last_witness(&self) -> Result<Option<fangkong_store::ReleaseHead>> {
+        publications::last_witness(&self.pool).await
     }
 
     async fn released_rows(

@@ -5,11 +5,11 @@
 use super::*;
 
 use fangkong_store::{
-    Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, ReleasedRow, RELEASE_FIELDS,
+    Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, ReleasedRow, Witness, RELEASE_FIELDS,
 };
 
-const HEAD_COLS: &str =
-    "date, region_code, version, published_at, published_by, reason, units_reporting";
+const HEAD_COLS: &str = "date, region_code, version, published_at, published_by, reason, \
+    units_reporting, report_seq, report_hash, audit_seq, audit_hash";
 const ERRATUM_COLS: &str = "date, region_code, depth, release_code, field, old_value, \
     new_value, version, published_at, published_by, reason";
 
@@ -31,7 +31,46 @@ fn head_of(row: &PgRow) -> Result<ReleaseHead> {
         published_by: col(row, "published_by")?,
         reason: col(row, "reason")?,
         units_reporting: u32::try_from(units).map_err(|_| bad("units reporting", units))?,
+        witness: witness_of(row)?,
     })
+}
+
+fn witness_of(row: &PgRow) -> Result<Option<Witness>> {
+    let head = |seq: &str, hash: &str| -> Result<Option<ChainHead>> {
+        let seq: Option<i64> = col(row, seq)?;
+        let hash: Option<Vec<u8>> = col(row, hash)?;
+        Ok(match (seq, hash) {
+            (Some(seq), Some(h)) => Some(ChainHead {
+                seq,
+                hash: Hash::from_slice(&h).ok_or_else(|| bad("witnessed hash", seq))?,
+            }),
+            _ => None,
+        })
+    };
+    Ok(
+        match (
+            head("report_seq", "report_hash")?,
+            head("audit_seq", "audit_hash")?,
+        ) {
+            (Some(report), Some(audit)) => Some(Witness { report, audit }),
+            _ => None,
+        },
+    )
+}
+
+/// The head of the release published last that witnessed the chains.
+pub(crate) async fn last_witness(pool: &PgPool) -> Result<Option<ReleaseHead>> {
+    let sql = format!(
+        "SELECT {HEAD_COLS} FROM release WHERE report_seq IS NOT NULL \
+         ORDER BY published_at DESC, report_seq DESC, audit_seq DESC LIMIT 1"
+    );
+    sqlx::query(&sql)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(head_of)
+        .transpose()
 }
 
 fn release_row_of(row: &PgRow) -> Result<ReleaseRow> {
@@ -228,7 +267,10 @@ pub(crate) async fn insert_release(
 ) -> Result<()> {
     let h = &release.head;
     let units = i32::try_from(h.units_reporting).map_err(|_| bad("units", h.units_reporting))?;
-    let sql = format!("INSERT INTO release ({HEAD_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    let sql = format!(
+        "INSERT INTO release ({HEAD_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    );
+    let w = h.witness.as_ref();
     sqlx::query(&sql)
         .bind(h.date)
         .bind(h.region.as_str())
@@ -237,6 +279,10 @@ pub(crate) async fn insert_release(
         .bind(&h.published_by)
         .bind(h.reason.as_deref())
         .bind(units)
+        .bind(w.map(|w| w.report.seq))
+        .bind(w.map(|w| w.report.hash.0.to_vec()))
+        .bind(w.map(|w| w.audit.seq))
+        .bind(w.map(|w| w.audit.hash.0.to_vec()))
         .execute(&mut *conn)
         .await
         .map_err(|e| match db_err(e) {

@@ -1964,6 +1964,42 @@ pub(crate) async fn graph_rows(pool: &SqlitePool) -> Result<(i64, GraphRows)> {
     Ok((generation, rows))
 }
 
+/// The derived columns of a line-list table as text, by key (for
+/// `fangkong audit verify`, which compares them with the replay).
+pub(crate) async fn state_rows(
+    pool: &SqlitePool,
+    table: &str,
+    columns: &[&str],
+    after: i64,
+    limit: u32,
+) -> Result<Vec<fangkong_store::StateRow>> {
+    let cols: Vec<String> = columns
+        .iter()
+        .map(|c| format!("CAST({c} AS TEXT) AS {c}"))
+        .collect();
+    let sql = format!(
+        "SELECT key, {} FROM {table} WHERE key > ?1 ORDER BY key LIMIT ?2",
+        cols.join(", ")
+    );
+    sqlx::query(&sql)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(other)?
+        .iter()
+        .map(|row| {
+            Ok(fangkong_store::StateRow {
+                key: get(row, "key")?,
+                cells: columns
+                    .iter()
+                    .map(|c| get::<Option<String>>(row, c))
+                    .collect::<Result<_>>()?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

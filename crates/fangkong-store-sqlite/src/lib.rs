@@ -172,15 +172,24 @@ impl SqliteStore {
             .pragma("cache_size", "-1048576")
             .pragma("cache_spill", "786431")
             .pragma("wal_autocheckpoint", "0");
+        // the migrations on a connection of their own: a table rebuilt
+        // (0007) opens the connection's temporary database, after which a
+        // bulk load could no longer set `temp_store` inside its transaction
+        let migrate = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(write_options.clone())
+            .await
+            .with_context(|| format!("cannot open SQLite database {url}"))?;
+        sqlx::migrate!("./migrations")
+            .run(&migrate)
+            .await
+            .context("cannot migrate the SQLite database")?;
+        migrate.close().await;
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(write_options)
             .await
             .with_context(|| format!("cannot open SQLite database {url}"))?;
-        sqlx::migrate!("./migrations")
-            .run(&write)
-            .await
-            .context("cannot migrate the SQLite database")?;
         let checkpoints = Checkpoints::start(
             SqlitePoolOptions::new()
                 .max_connections(1)
@@ -201,10 +210,17 @@ impl SqliteStore {
     }
 }
 
+/// A unique violation is a [`StoreError::Conflict`]. A sum that leaves
+/// `i64` is [`StoreError::OutOfRange`]: SQLite's `SUM()` says "integer
+/// overflow", and `v + excluded.v` turns into a REAL that the STRICT
+/// roll-up table refuses (SQLITE_CONSTRAINT_DATATYPE, 3091).
 fn other(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         if db.is_unique_violation() {
             return StoreError::Conflict(db.message().to_owned());
+        }
+        if db.code().as_deref() == Some("3091") || db.message() == "integer overflow" {
+            return StoreError::OutOfRange(db.message().to_owned());
         }
     }
     StoreError::Other(anyhow!(e))
@@ -235,6 +251,30 @@ fn values_from_row(row: &SqliteRow) -> Result<Values> {
         *v = row.try_get(format!("v{}", i + 1).as_str()).map_err(other)?;
     }
     Ok(values)
+}
+
+/// `(region_code, v1…v16)` rows of one form and day.
+async fn day_values(
+    pool: &SqlitePool,
+    sql: &str,
+    form: &str,
+    date: NaiveDate,
+) -> Result<Vec<(RegionCode, Values)>> {
+    sqlx::query(sql)
+        .bind(form)
+        .bind(date)
+        .fetch_all(pool)
+        .await
+        .map_err(other)?
+        .iter()
+        .map(|row| {
+            let code: String = row.try_get("region_code").map_err(other)?;
+            Ok((
+                RegionCode::parse(&code).map_err(|_| bad("region code", &code))?,
+                values_from_row(row)?,
+            ))
+        })
+        .collect()
 }
 
 fn hash_from_row(row: &SqliteRow, column: &str) -> Result<Hash> {
@@ -753,6 +793,32 @@ impl ReportStore for SqliteStore {
             .collect()
     }
 
+    async fn report_days(&self, form: &str) -> Result<Vec<NaiveDate>> {
+        sqlx::query_scalar(
+            "SELECT date FROM rollup WHERE form = ?1 \
+             UNION SELECT date FROM report WHERE form = ?1 AND current = 1 ORDER BY 1",
+        )
+        .bind(form)
+        .fetch_all(&self.read)
+        .await
+        .map_err(other)
+    }
+
+    async fn day_reports(&self, form: &str, date: NaiveDate) -> Result<Vec<(RegionCode, Values)>> {
+        let sql = format!(
+            "SELECT region_code, {VALUE_COLUMNS} FROM report \
+             WHERE form = ?1 AND date = ?2 AND current = 1"
+        );
+        day_values(&self.read, &sql, form, date).await
+    }
+
+    async fn day_rollups(&self, form: &str, date: NaiveDate) -> Result<Vec<(RegionCode, Values)>> {
+        let sql = format!(
+            "SELECT region_code, {VALUE_COLUMNS} FROM rollup WHERE form = ?1 AND date = ?2"
+        );
+        day_values(&self.read, &sql, form, date).await
+    }
+
     async fn level_figures(
         &self,
         form: &str,
@@ -952,6 +1018,32 @@ impl CaseStore for SqliteStore {
         cases::case_ids(&self.read).await
     }
 
+    async fn case_states(&self, after: i64, limit: u32) -> Result<Vec<fangkong_store::StateRow>> {
+        cases::state_rows(
+            &self.read,
+            "case_file",
+            &fangkong_store::CASE_STATE_COLUMNS,
+            after,
+            limit,
+        )
+        .await
+    }
+
+    async fn contact_states(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<fangkong_store::StateRow>> {
+        cases::state_rows(
+            &self.read,
+            "contact",
+            &fangkong_store::CONTACT_STATE_COLUMNS,
+            after,
+            limit,
+        )
+        .await
+    }
+
     async fn match_candidates(&self, filter: &MatchFilter) -> Result<Vec<MatchCandidate>> {
         cases::match_candidates(&self.read, filter).await
     }
@@ -1009,6 +1101,10 @@ impl fangkong_store::PublicationStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<fangkong_store::Erratum>> {
         publications::errata(&self.read, from, to, limit).await
+    }
+
+    async fn last_witness(&self) -> Result<Option<fangkong_store::ReleaseHead>> {
+        publications::last_witness(&self.read).await
     }
 
     async fn released_rows(

@@ -6,11 +6,11 @@ use super::*;
 use sqlx::SqliteConnection;
 
 use fangkong_store::{
-    Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, ReleasedRow, RELEASE_FIELDS,
+    Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, ReleasedRow, Witness, RELEASE_FIELDS,
 };
 
-const HEAD_COLUMNS: &str =
-    "date, region_code, version, published_at, published_by, reason, units_reporting";
+const HEAD_COLUMNS: &str = "date, region_code, version, published_at, published_by, reason, \
+    units_reporting, report_seq, report_hash, audit_seq, audit_hash";
 const FIGURE_COLUMNS: &str = "new_confirmed, new_suspected, new_severe, new_deaths, \
     new_recovered, cum_confirmed, cum_deaths, cum_recovered, current_severe, current_suspected, \
     current_observation";
@@ -46,7 +46,46 @@ fn head_from_row(row: &SqliteRow) -> Result<ReleaseHead> {
         published_by: get(row, "published_by")?,
         reason: get(row, "reason")?,
         units_reporting: u32::try_from(units).map_err(|_| bad("units reporting", units))?,
+        witness: witness_from_row(row)?,
     })
+}
+
+fn witness_from_row(row: &SqliteRow) -> Result<Option<Witness>> {
+    let head = |seq: &str, hash: &str| -> Result<Option<ChainHead>> {
+        let seq: Option<i64> = get(row, seq)?;
+        let hash: Option<Vec<u8>> = get(row, hash)?;
+        Ok(match (seq, hash) {
+            (Some(seq), Some(h)) => Some(ChainHead {
+                seq,
+                hash: Hash::from_slice(&h).ok_or_else(|| bad("witnessed hash", seq))?,
+            }),
+            _ => None,
+        })
+    };
+    Ok(
+        match (
+            head("report_seq", "report_hash")?,
+            head("audit_seq", "audit_hash")?,
+        ) {
+            (Some(report), Some(audit)) => Some(Witness { report, audit }),
+            _ => None,
+        },
+    )
+}
+
+/// The head of the release published last that witnessed the chains.
+pub(crate) async fn last_witness(pool: &SqlitePool) -> Result<Option<ReleaseHead>> {
+    let sql = format!(
+        "SELECT {HEAD_COLUMNS} FROM release WHERE report_seq IS NOT NULL \
+         ORDER BY published_at DESC, report_seq DESC, audit_seq DESC LIMIT 1"
+    );
+    sqlx::query(&sql)
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?
+        .as_ref()
+        .map(head_from_row)
+        .transpose()
 }
 
 fn release_row_from_row(row: &SqliteRow) -> Result<ReleaseRow> {
@@ -246,7 +285,10 @@ pub(crate) async fn insert_release(
     errata: &[Erratum],
 ) -> Result<()> {
     let h = &release.head;
-    let sql = format!("INSERT INTO release ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    let sql = format!(
+        "INSERT INTO release ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    );
+    let w = h.witness.as_ref();
     sqlx::query(&sql)
         .bind(h.date)
         .bind(h.region.as_str())
@@ -255,6 +297,10 @@ pub(crate) async fn insert_release(
         .bind(&h.published_by)
         .bind(h.reason.as_deref())
         .bind(i64::from(h.units_reporting))
+        .bind(w.map(|w| w.report.seq))
+        .bind(w.map(|w| w.report.hash.0.to_vec()))
+        .bind(w.map(|w| w.audit.seq))
+        .bind(w.map(|w| w.audit.hash.0.to_vec()))
         .execute(&mut *conn)
         .await
         .map_err(|e| match other(e) {

@@ -407,6 +407,89 @@ async fn rollups_add_up() {
     }
 }
 
+/// Issue 12: on SQLite a roll-up summed past `i64` became a REAL (and the
+/// public routes answered 500); on PostgreSQL it failed with a bare
+/// "bigint out of range". Both engines now refuse it as out of range, in
+/// one row or in a bulk statement, and the dropped transaction leaves the
+/// roll-up as it was, still an integer.
+#[tokio::test]
+async fn rollups_past_i64_are_refused_and_leave_nothing() {
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let wuhan = code("420100");
+        let hubei = code("420000");
+        let near = vals(&[i64::MAX - 5, 7]);
+        let mut tx = s.begin().await.expect("begin");
+        add_one(&mut tx, "epidemic", day(25), &wuhan, Level::City, &near)
+            .await
+            .expect("add");
+        tx.commit().await.expect("commit");
+
+        for deltas in [
+            vec![RollupRow {
+                date: day(25),
+                region: wuhan.clone(),
+                level: Level::City,
+                values: vals(&[6]),
+            }],
+            // a bulk change: a new row first, the one that overflows after
+            vec![
+                RollupRow {
+                    date: day(25),
+                    region: hubei.clone(),
+                    level: Level::Province,
+                    values: vals(&[1, 1]),
+                },
+                RollupRow {
+                    date: day(25),
+                    region: wuhan.clone(),
+                    level: Level::City,
+                    values: vals(&[i64::MAX, 0]),
+                },
+            ],
+        ] {
+            let mut tx = s.begin().await.expect("begin");
+            match tx.add_to_rollups("epidemic", &deltas).await {
+                Err(StoreError::OutOfRange(_)) => {}
+                other => panic!("{}: {other:?}", engine.name),
+            }
+            drop(tx);
+        }
+        let figures = s
+            .figures("epidemic", &wuhan, day(1), day(31))
+            .await
+            .expect("figures still read");
+        assert_eq!(figures.len(), 1, "{}", engine.name);
+        assert_eq!(figures[0].values, near, "{}", engine.name);
+        assert!(
+            s.figures("epidemic", &hubei, day(1), day(31))
+                .await
+                .expect("figures")
+                .is_empty(),
+            "{}: nothing of the refused bulk change is written",
+            engine.name
+        );
+        // and the engine still takes a sum that fits
+        let mut tx = s.begin().await.expect("begin");
+        add_one(
+            &mut tx,
+            "epidemic",
+            day(25),
+            &wuhan,
+            Level::City,
+            &vals(&[5, -7]),
+        )
+        .await
+        .expect("add");
+        assert_eq!(
+            tx.rollup("epidemic", day(25), &wuhan)
+                .await
+                .expect("rollup"),
+            Some(vals(&[i64::MAX]))
+        );
+    }
+}
+
 #[tokio::test]
 async fn rebuilt_rollups_sum_children_and_prefer_own_reports() {
     for engine in with_trees().await {

@@ -11,9 +11,11 @@ use common::{code, engines_with, region, Engine};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
+use fangkong_domain::chain::Hash;
 use fangkong_domain::region::{Level, Region};
 use fangkong_store::{
-    Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, StoreError, RELEASE_FIELDS,
+    ChainHead, Erratum, Release, ReleaseFigures, ReleaseHead, ReleaseRow, StoreError, Witness,
+    RELEASE_FIELDS,
 };
 
 /// A fresh store on each engine, with the small tree of `tree()` in it.
@@ -76,6 +78,17 @@ fn wuhan_release(date: NaiveDate, version: i32, jianghan: i64, when: DateTime<Ut
             published_by: "wuhan.cmd".to_owned(),
             reason: (version > 1).then(|| "江汉区 corrected its report".to_owned()),
             units_reporting: 2,
+            // version 1 made before releases witnessed the chains; later ones witness them
+            witness: (version > 1).then(|| Witness {
+                report: ChainHead {
+                    seq: i64::from(version) * 10,
+                    hash: Hash([version as u8; 32]),
+                },
+                audit: ChainHead {
+                    seq: i64::from(version) * 100,
+                    hash: Hash([0xa0 + version as u8; 32]),
+                },
+            }),
         },
         rows: vec![
             row("420100", "武汉市", Level::City, 7 + jianghan),
@@ -135,6 +148,7 @@ async fn releases_keep_every_version_and_their_errata() {
             "{}",
             e.name
         );
+        assert_eq!(s.last_witness().await.unwrap(), None, "{}", e.name);
 
         // a revision: 江汉区 3 → 6, the city 10 → 13
         let v2 = wuhan_release(d, 2, 6, at(15, 30));
@@ -210,6 +224,14 @@ async fn releases_keep_every_version_and_their_errata() {
             s.release(day(24), &code("420100"), None).await.unwrap(),
             None
         );
+        // the chain heads version 2 witnessed, outside the chain tables
+        assert_eq!(
+            s.last_witness().await.unwrap(),
+            Some(v2.head.clone()),
+            "{}",
+            e.name
+        );
+        assert_eq!(v2.head.witness.map(|w| w.audit.seq), Some(200));
         let versions = s.release_versions(d, &code("420100")).await.unwrap();
         assert_eq!(
             versions,

@@ -65,6 +65,63 @@ pub struct CaseEntry {
     pub report_path: String,
 }
 
+/// The columns of `case_file` that hold a case's current state, derived from
+/// its opening and history (`Case::replay`) and written with them, so that
+/// queries need not replay: `fangkong audit verify` compares them with the
+/// replay. Engines read them as text (dates `YYYY-MM-DD`).
+pub const CASE_STATE_COLUMNS: [&str; 11] = [
+    "version",
+    "classification",
+    "severity",
+    "severity_date",
+    "facility_region",
+    "facility_name",
+    "admission_date",
+    "outcome",
+    "outcome_date",
+    "confirmation_date",
+    "exclusion_date",
+];
+
+/// The derived columns of `contact`: its version and its release day
+/// (`Contact::release_date`).
+pub const CONTACT_STATE_COLUMNS: [&str; 2] = ["version", "release_date"];
+
+/// A row's derived columns as stored, as text in the order of
+/// [`CASE_STATE_COLUMNS`] or [`CONTACT_STATE_COLUMNS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateRow {
+    pub key: i64,
+    pub cells: Vec<Option<String>>,
+}
+
+/// What the derived columns of a case should hold: its replayed state.
+pub fn case_state_cells(case: &Case) -> Vec<Option<String>> {
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
+    vec![
+        Some(case.version().to_string()),
+        Some(case.classification().name().to_owned()),
+        case.severity().map(|(s, _)| s.name().to_owned()),
+        date(case.severity().map(|(_, d)| d)),
+        case.admission().map(|a| a.facility.region.to_string()),
+        case.admission()
+            .map(|a| a.facility.name.as_str().to_owned()),
+        date(case.admission().map(|a| a.date)),
+        case.outcome().map(|(o, _)| o.name().to_owned()),
+        date(case.outcome().map(|(_, d)| d)),
+        date(case.dates().confirmation),
+        date(case.dates().exclusion),
+    ]
+}
+
+/// What the derived columns of a contact should hold.
+pub fn contact_state_cells(entry: &ContactEntry) -> Vec<Option<String>> {
+    vec![
+        Some(entry.version.to_string()),
+        Some(entry.contact.release_date().to_string()),
+    ]
+}
+
 /// A case as stored. Its person data is the person record's (after a merge,
 /// the kept record's).
 #[derive(Debug, Clone, PartialEq)]

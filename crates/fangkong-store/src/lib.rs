@@ -29,8 +29,9 @@ use fangkong_domain::user::Role;
 
 pub use analytics::{Alert, AlertFilter, RiskChange, RiskRow};
 pub use cases::{
-    CaseEntry, CaseFilter, ContactEntry, ContactFilter, GraphRows, MatchCandidate, MatchFilter,
-    NewPerson, StoredCase, StoredContact, StoredPerson,
+    case_state_cells, contact_state_cells, CaseEntry, CaseFilter, ContactEntry, ContactFilter,
+    GraphRows, MatchCandidate, MatchFilter, NewPerson, StateRow, StoredCase, StoredContact,
+    StoredPerson, CASE_STATE_COLUMNS, CONTACT_STATE_COLUMNS,
 };
 use fangkong_domain::alert::{AlertStatus, AlertVerdict};
 use fangkong_domain::case::CaseId;
@@ -38,7 +39,7 @@ use fangkong_domain::contact::ContactId;
 use fangkong_domain::matching::MatchStatus;
 pub use publications::{
     Erratum, PublicationStore, Release, ReleaseFigures, ReleaseHead, ReleaseRow, ReleasedRow,
-    RELEASE_FIELDS,
+    Witness, RELEASE_FIELDS,
 };
 pub use tasks::{
     DirectiveFilter, DirectiveRow, NewDirective, NewTip, StoredDirective, StoredTarget, StoredTip,
@@ -52,6 +53,11 @@ pub enum StoreError {
     /// A uniqueness rule or a concurrent change: try again or fix the input.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A sum (a roll-up) would leave the range of its integer column; the
+    /// engine refused it and the transaction must be dropped: nothing of
+    /// it is written, and no column ever holds a wrapped or REAL figure.
+    #[error("out of range: {0}")]
+    OutOfRange(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -373,6 +379,12 @@ pub trait ReportStore: Send + Sync {
     async fn reviews(&self, key: &ReportKey) -> Result<Vec<Review>>;
     /// Report versions in chain order with `seq > after`, at most `limit`.
     async fn report_chain(&self, after: i64, limit: u32) -> Result<Vec<ReportVersion>>;
+    /// The days of a form with a current report or a roll-up, in order.
+    async fn report_days(&self, form: &str) -> Result<Vec<NaiveDate>>;
+    /// The current reports of a form on one day: each region's own values.
+    async fn day_reports(&self, form: &str, date: NaiveDate) -> Result<Vec<(RegionCode, Values)>>;
+    /// The stored roll-ups of a form on one day.
+    async fn day_rollups(&self, form: &str, date: NaiveDate) -> Result<Vec<(RegionCode, Values)>>;
     /// The figures of every region at `level` in the subtree at `path` for
     /// each day of `[from, to]` that has one (own report, else roll-up), by
     /// region then date: the input of analyses over many regions at once.
@@ -442,6 +454,12 @@ pub trait CaseStore: Send + Sync {
     async fn contact_ids(&self) -> Result<Vec<ContactId>>;
     /// Every stored case id.
     async fn case_ids(&self) -> Result<Vec<CaseId>>;
+    /// The stored current-state columns ([`CASE_STATE_COLUMNS`]) of the
+    /// cases with a key after `after`, by key, at most `limit`.
+    async fn case_states(&self, after: i64, limit: u32) -> Result<Vec<StateRow>>;
+    /// The stored derived columns ([`CONTACT_STATE_COLUMNS`]) of the
+    /// contacts with a key after `after`, by key, at most `limit`.
+    async fn contact_states(&self, after: i64, limit: u32) -> Result<Vec<StateRow>>;
 
     /// Bumped by [`WriteTx::bump_graph_generation`]: a graph built from
     /// [`CaseStore::graph_rows`] stays current while it stays the same.

@@ -74,6 +74,18 @@ pub struct ReleaseHead {
     pub reason: Option<String>,
     /// How many of the region's children had figures for the day.
     pub units_reporting: u32,
+    /// The heads of the report and audit chains when it was made (`None`
+    /// for releases made before releases witnessed them).
+    pub witness: Option<Witness>,
+}
+
+/// The heads of both chains at one moment, kept outside the chain tables
+/// (on each release, in a head file), so that a chain cut back and its
+/// stored head rewound no longer matches what was witnessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Witness {
+    pub report: crate::ChainHead,
+    pub audit: crate::ChainHead,
 }
 
 /// A release: its head and its rows, the released region first, then its
@@ -145,6 +157,8 @@ pub trait PublicationStore: Send + Sync {
     /// The errata of figures for days in `[from, to]`: newest publication
     /// first (then by day, region, field), at most `limit`.
     async fn errata(&self, from: NaiveDate, to: NaiveDate, limit: u32) -> Result<Vec<Erratum>>;
+    /// The head of the release published last that witnessed the chains.
+    async fn last_witness(&self) -> Result<Option<ReleaseHead>>;
     /// The rows of regions at `level` in the latest version of every release
     /// for days in `[from, to]`, by day, region, then publication time (a
     /// region is in its own release and in its parent's).

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use fangkong_domain::audit::AuditEntry;
 use fangkong_domain::chain::Verdict;
+use fangkong_service::audit::Derived;
 
 use crate::api::{limit_param, text_param};
 use crate::auth::Auth;
@@ -105,12 +106,49 @@ impl From<&Verdict> for VerdictBody {
     }
 }
 
+/// Stored rows derived from others, against a recomputation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DerivedBody {
+    pub intact: bool,
+    /// Rows compared (when intact).
+    pub rows: Option<u64>,
+    /// The first wrong row (when not), e.g. `rollup epidemic 420100 2020-01-25`.
+    pub row: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl From<&Derived> for DerivedBody {
+    fn from(d: &Derived) -> Self {
+        match d {
+            Derived::Agrees { rows } => DerivedBody {
+                intact: true,
+                rows: Some(*rows),
+                row: None,
+                reason: None,
+            },
+            Derived::Differs { row, reason } => DerivedBody {
+                intact: false,
+                rows: None,
+                row: Some(row.clone()),
+                reason: Some(reason.clone()),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChainCheckBody {
-    /// Both chains intact.
+    /// Both chains intact, each as its last witness saw it, and the roll-ups
+    /// and the line list agreeing with what they are derived from.
     pub intact: bool,
     pub reports: VerdictBody,
     pub audit: VerdictBody,
+    /// Every stored roll-up against the sum of its current reports.
+    pub rollups: DerivedBody,
+    /// Every case's and contact's current-state columns against the replay of its history.
+    pub line_list: DerivedBody,
+    /// What the chains were compared with beyond their stored heads (the last release that witnessed them).
+    pub witnesses: Vec<String>,
     pub checked_at: DateTime<Utc>,
 }
 
@@ -157,6 +195,9 @@ pub async fn verify(
         intact: check.intact(),
         reports: VerdictBody::from(&check.reports),
         audit: VerdictBody::from(&check.audit),
+        rollups: DerivedBody::from(&check.rollups),
+        line_list: DerivedBody::from(&check.line_list),
+        witnesses: check.witnesses.clone(),
         checked_at: check.checked_at,
     }))
 }

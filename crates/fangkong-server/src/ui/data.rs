@@ -23,6 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use fangkong_domain::form::{epidemic_form, Form, Values};
 use fangkong_domain::region::{Level, Region, NATION_CODE};
+use fangkong_domain::FieldError;
 use fangkong_service::reports::epoch;
 use fangkong_service::{Principal, ServiceError};
 
@@ -124,8 +125,8 @@ fn summarize(
     form: &Form,
     days: &[(NaiveDate, Values)],
     date: NaiveDate,
-) -> (Option<Values>, Values, i64) {
-    let cumulative = form.accumulate(days.iter().map(|(_, v)| v));
+) -> Result<(Option<Values>, Values, i64), FieldError> {
+    let cumulative = form.accumulate(days.iter().map(|(_, v)| v))?;
     let day = days.last().filter(|(d, _)| *d == date).map(|(_, v)| *v);
     let new = form.field_index("new_confirmed");
     let since = date - Duration::days(RECENT_DAYS - 1);
@@ -135,7 +136,7 @@ fn summarize(
             .map(|(_, v)| v.get(i))
             .sum()
     });
-    (day, cumulative, new14)
+    Ok((day, cumulative, new14))
 }
 
 /// The epidemic figures of every child of `region` up to `date`: one read
@@ -169,7 +170,7 @@ async fn child_figures(
     let mut out = Vec::with_capacity(children.len());
     for (c, days) in children.into_iter().zip(figures) {
         let days = days.unwrap_or_default();
-        let (day, cumulative, new14) = summarize(&form, &days, date);
+        let (day, cumulative, new14) = summarize(&form, &days, date)?;
         out.push((c, day, cumulative, new14));
     }
     Ok(out)
@@ -591,11 +592,11 @@ mod tests {
             })
             .collect();
         let last = start + Duration::days(19);
-        let (day, cum, new14) = summarize(&form, &days, last);
+        let (day, cum, new14) = summarize(&form, &days, last).unwrap();
         assert_eq!(day.map(|v| v.get(i)), Some(1));
         assert_eq!(cum.get(i), 20);
         assert_eq!(new14, 14);
-        let (day, _, _) = summarize(&form, &days, last + Duration::days(1));
+        let (day, _, _) = summarize(&form, &days, last + Duration::days(1)).unwrap();
         assert!(day.is_none());
     }
 }

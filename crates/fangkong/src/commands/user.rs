@@ -4,8 +4,12 @@ use std::io::BufRead;
 
 use clap::Subcommand;
 
-use fangkong_domain::chain::Verdict;
+use anyhow::Context;
+
+use fangkong_domain::chain::{Hash, Verdict};
 use fangkong_domain::user::Role;
+use fangkong_service::audit::Derived;
+use fangkong_store::{ChainHead, Witness};
 
 use crate::open::{open_service, principal};
 use crate::Global;
@@ -33,8 +37,22 @@ pub enum UserCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Recompute the report and audit chains; name the first broken entry.
-    Verify,
+    /// Recompute the report and audit chains and name the first broken
+    /// entry; compare them with the last release that witnessed them (and a
+    /// head file); check every roll-up against its reports and the line
+    /// list against the replay of its history.
+    Verify {
+        /// Heads written by `fangkong audit witness`: a chain shorter than
+        /// them, or different at them, is broken.
+        #[arg(long)]
+        head_file: Option<std::path::PathBuf>,
+    },
+    /// Write the heads of both chains (seq and hash) to a file, to keep
+    /// outside the database and give to `audit verify --head-file` later.
+    Witness {
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
     /// The newest audit entries.
     Log {
         /// Only entries about this entity, e.g. report/epidemic/420102/2020-01-25
@@ -98,9 +116,16 @@ pub async fn audit(g: &Global, cmd: AuditCommand) -> anyhow::Result<()> {
     let service = open_service(g).await?;
     let who = principal(&service, g).await?;
     match cmd {
-        AuditCommand::Verify => {
-            let check = service.verify_chains(&who).await?;
-            let mut broken = false;
+        AuditCommand::Verify { head_file } => {
+            let file = match &head_file {
+                Some(path) => Some(read_head_file(path)?),
+                None => None,
+            };
+            let started = std::time::Instant::now();
+            let check = service.verify_all(&who, file).await?;
+            for by in &check.witnesses {
+                println!("compared with the heads {by} witnessed");
+            }
             for (name, verdict) in [
                 ("report chain", &check.reports),
                 ("audit chain", &check.audit),
@@ -108,14 +133,41 @@ pub async fn audit(g: &Global, cmd: AuditCommand) -> anyhow::Result<()> {
                 match verdict {
                     Verdict::Intact { entries } => println!("{name}: intact ({entries} entries)"),
                     Verdict::Broken { seq, reason } => {
-                        broken = true;
                         println!("{name}: BROKEN at entry {seq}: {reason}");
                     }
                 }
             }
-            if broken {
+            for (name, derived) in [
+                ("roll-ups", &check.rollups),
+                ("line list", &check.line_list),
+            ] {
+                match derived {
+                    Derived::Agrees { rows } => println!("{name}: agree ({rows} rows)"),
+                    Derived::Differs { row, reason } => {
+                        println!("{name}: WRONG at {row}: {reason}")
+                    }
+                }
+            }
+            println!("checked in {:.1} s", started.elapsed().as_secs_f64());
+            if !check.intact() {
                 anyhow::bail!("the chains are not intact");
             }
+        }
+        AuditCommand::Witness { output } => {
+            let w = service.witness(&who).await?;
+            let text = serde_json::to_string_pretty(&serde_json::json!({
+                "report": { "seq": w.report.seq, "hash": w.report.hash.to_hex() },
+                "audit": { "seq": w.audit.seq, "hash": w.audit.hash.to_hex() },
+                "at": chrono::Utc::now().to_rfc3339(),
+            }))?;
+            std::fs::write(&output, text + "\n")
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            println!(
+                "report chain at {}, audit chain at {}: written to {}",
+                w.report.seq,
+                w.audit.seq,
+                output.display()
+            );
         }
         AuditCommand::Log { key, limit } => {
             for e in service.audit_recent(&who, key.as_deref(), limit).await? {
@@ -150,4 +202,35 @@ pub fn policy(args: &PolicyArgs) {
         let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
         println!("{method:<6} {route:<60} {}", names.join(" | "));
     }
+}
+
+/// The heads `fangkong audit witness` wrote.
+fn read_head_file(path: &std::path::Path) -> anyhow::Result<Witness> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the head file {}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a head file (JSON)", path.display()))?;
+    let head = |chain: &str| -> anyhow::Result<ChainHead> {
+        let seq = json[chain]["seq"]
+            .as_i64()
+            .with_context(|| format!("{}: no {chain}.seq", path.display()))?;
+        let hex = json[chain]["hash"]
+            .as_str()
+            .with_context(|| format!("{}: no {chain}.hash", path.display()))?;
+        let bytes: Option<Vec<u8>> = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|b| u8::from_str_radix(b, 16).ok())
+            })
+            .collect();
+        let hash = bytes
+            .and_then(|b| Hash::from_slice(&b))
+            .with_context(|| format!("{}: {chain}.hash is not a hash", path.display()))?;
+        Ok(ChainHead { seq, hash })
+    };
+    Ok(Witness {
+        report: head("report")?,
+        audit: head("audit")?,
+    })
 }
