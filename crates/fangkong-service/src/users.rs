@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use fangkong_domain::report::now_millis;
 use fangkong_domain::user::{self, Password, Role, Username, MAX_PASSWORD};
 use fangkong_domain::FieldError;
-use fangkong_store::{LoginKey, NewUser, StoredUser};
+use fangkong_store::{LoginKey, NewUser, StoredUser, WriteTx};
 
 use crate::audit::append_audit;
 use crate::{Principal, Result, Service, ServiceError};
@@ -216,13 +216,26 @@ impl Service {
         self.principal_from(&user).await
     }
 
+    /// The sliding window of the login limits.
+    fn login_window(&self) -> Duration {
+        Duration::minutes(self.settings.login_window_minutes.max(1))
+    }
+
+    /// Forget an account's failed logins, in `tx` (a success, a new password).
+    async fn forget_failures(&self, tx: &mut dyn WriteTx, account: &[u8]) -> Result<()> {
+        tx.lock_login_failures().await?;
+        tx.clear_login_failures(Some(account), now_millis() - self.login_window())
+            .await?;
+        Ok(())
+    }
+
     /// Count a login attempt against the limits before its password is
     /// checked: refused with how long to wait when the account or the
     /// address has had its failures in the window, else recorded as a
     /// failure until [`Service::forget_failures`] says otherwise.
     async fn admit_attempt(&self, account: &[u8], address: Option<&str>) -> Result<()> {
         let s = &self.settings;
-        let window = Duration::minutes(s.login_window_minutes.max(1));
+        let window = self.login_window();
         let now = now_millis();
         let since = now - window;
         let mut tx = self.store.begin().await?;
@@ -283,12 +296,7 @@ impl Service {
         let expires_at = now + Duration::hours(self.settings.session_hours);
         let mut tx = self.store.begin().await?;
         // a success resets the account's count
-        tx.lock_login_failures().await?;
-        tx.clear_login_failures(
-            Some(&account),
-            now - Duration::minutes(self.settings.login_window_minutes.max(1)),
-        )
-        .await?;
+        self.forget_failures(tx.as_mut(), &account).await?;
         tx.insert_session(&token_hash(&token), user.id, now, expires_at)
             .await?;
         append_audit(
@@ -395,12 +403,8 @@ impl Service {
         let mut tx = self.store.begin().await?;
         tx.set_password_hash(user.id, &hash).await?;
         let ended = tx.delete_sessions(user.id, None).await?;
-        tx.lock_login_failures().await?;
-        tx.clear_login_failures(
-            Some(&account_key(&user.username)),
-            now_millis() - Duration::minutes(self.settings.login_window_minutes.max(1)),
-        )
-        .await?;
+        self.forget_failures(tx.as_mut(), &account_key(&user.username))
+            .await?;
         append_audit(
             tx.as_mut(),
             &who.username,
@@ -447,12 +451,7 @@ impl Service {
         let ended = tx
             .delete_sessions(user.id, Some(&token_hash(token)))
             .await?;
-        tx.lock_login_failures().await?;
-        tx.clear_login_failures(
-            Some(&account),
-            now_millis() - Duration::minutes(self.settings.login_window_minutes.max(1)),
-        )
-        .await?;
+        self.forget_failures(tx.as_mut(), &account).await?;
         append_audit(
             tx.as_mut(),
             &user.username,
