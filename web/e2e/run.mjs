@@ -90,7 +90,10 @@ async function ready(page) {
 
 async function reset(page) {
   await page.goto(BASE + '/login');
-  await page.evaluate(() => localStorage.clear());
+  await page.evaluate(() => {
+    localStorage.clear();
+    sessionStorage.clear();
+  });
 }
 
 async function signIn(page, username, lang) {
@@ -348,7 +351,7 @@ function idNumber(first17) {
 /** GET an API path with the page's session. */
 async function apiGet(page, path) {
   return page.evaluate(async (p) => {
-    const s = JSON.parse(localStorage.getItem('fk.session'));
+    const s = JSON.parse(sessionStorage.getItem('fk.session'));
     const r = await fetch(p, { headers: { authorization: `Bearer ${s.token}` } });
     return { status: r.status, body: await r.json() };
   }, path);
@@ -356,7 +359,7 @@ async function apiGet(page, path) {
 
 async function apiPost(page, path, body) {
   return page.evaluate(async ([p, b]) => {
-    const s = JSON.parse(localStorage.getItem('fk.session'));
+    const s = JSON.parse(sessionStorage.getItem('fk.session'));
     const r = await fetch(p, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: JSON.stringify(b) });
     return { status: r.status, body: await r.json() };
   }, [path, body]);
@@ -429,7 +432,7 @@ await test('case-entry', async (use) => {
   assert((await page.textContent('[data-testid="case-page-status"]')).includes('Case reported'), 'reported: ' + (await page.textContent('[data-testid="case-page-status"]')));
   assert((await page.textContent('[data-testid="case-classification"]')).includes('confirmed case'), 'confirmed');
   assert((await page.textContent('main')).includes(good), 'the case page shows the full ID number');
-  assert(await page.evaluate(() => localStorage.getItem('fk.draft.case.new') === null), 'the draft is gone');
+  assert(await page.evaluate(() => sessionStorage.getItem('fk.draft.case.new') === null), 'the draft is gone');
   const history = await page.locator('[data-testid="case-history"] tbody tr').count();
   assert(history === 3, `reported, confirmed, severity: ${history} rows`);
 
@@ -584,7 +587,7 @@ await test('contact-registration', async (use) => {
   const release = plus(last, 14);
   assert((await page.getAttribute('[data-testid="contact-registered"]', 'data-release')) === release, 'released 14 days after the last exposure');
   assert((await page.textContent('[data-testid="contact-registered"]')).includes(release), 'the release date is shown');
-  assert(await page.evaluate(() => localStorage.getItem('fk.draft.contact.new') === null), 'the draft is gone');
+  assert(await page.evaluate(() => sessionStorage.getItem('fk.draft.contact.new') === null), 'the draft is gone');
   const stored = await apiGet(page, `/api/v1/contacts/${contactId}`);
   assert(stored.status === 200 && stored.body.links[0].source_case_id === 'WH-0001' && stored.body.links[0].exposure === 'work', 'stored: ' + JSON.stringify(stored.body));
 });
@@ -740,6 +743,74 @@ await test('public-release-and-tip', async (use) => {
   await page.fill(`#handle-note-${tip.id}`, '已上门核实');
   await page.click(`[data-testid="handle-${tip.id}"]`);
   await page.waitForFunction((i) => !document.querySelector(`[data-testid="task-tip-${i}"]`), tip.id);
+});
+
+await test('logout-and-password', async (use) => {
+  const page = use(await newPage(DESKTOP));
+  await signIn(page, 'jianghan', 'zh');
+  const stored = () => page.evaluate(() => {
+    const all = (store) => Object.fromEntries(Object.keys(store).map((k) => [k, store.getItem(k)]));
+    return { local: all(localStorage), session: all(sessionStorage) };
+  });
+  // the token is in this tab only; a case draft with an ID number goes there too
+  await page.goto(BASE + '/app/cases/new');
+  await ready(page);
+  await page.fill('#name', '草稿病例');
+  await page.fill('#id_number', idNumber('42010319800101001'));
+  let s = await stored();
+  assert(s.session['fk.session'] && !s.local['fk.session'], 'the token is in sessionStorage, not localStorage: ' + JSON.stringify(Object.keys(s.local)));
+  assert((s.session['fk.draft.case.new'] || '').includes('草稿病例') && !s.local['fk.draft.case.new'], 'the case draft is in sessionStorage');
+  const token = JSON.parse(s.session['fk.session']).token;
+
+  // logout ends the token on the server and forgets everything personal
+  await page.click('[data-testid="logout"]');
+  await page.waitForURL(/\/login$/);
+  s = await stored();
+  const everything = JSON.stringify(s);
+  assert(!everything.includes(token) && !s.session['fk.session'] && !s.local['fk.session'], 'no token after logout: ' + everything);
+  assert(!everything.includes('草稿病例') && !everything.includes('fk.draft.case.new'), 'no case draft after logout: ' + everything);
+  const after = await page.evaluate(async (t) => (await fetch('/api/v1/me', { headers: { authorization: `Bearer ${t}` } })).status, token);
+  assert(after === 401, 'the old token is dead: ' + after);
+
+  // the password changes from the header's link; another session of the user ends, this one stays
+  const other = await newPage(DESKTOP);
+  try {
+    await signIn(other, 'jianghan', 'zh');
+    await signIn(page, 'jianghan', 'zh');
+    await page.click('[data-testid="password-link"]');
+    await page.waitForURL(/\/app\/password$/);
+    await ready(page);
+    const change = async (from, to) => {
+      await page.fill('#old_password', from);
+      await page.fill('#new_password', to);
+      await page.fill('#confirm_password', to);
+      await page.click('[data-testid="password-submit"]');
+    };
+    await change('not the password', 'a new password 2020');
+    await page.locator('[data-testid="error-old_password"]').filter({ hasText: /./ }).waitFor();
+    assert((await page.textContent('[data-testid="error-old_password"]')).includes('当前密码不正确'), 'a wrong current password, next to its field, in Chinese');
+    await change(PASSWORD, 'a new password 2020');
+    await page.locator('[data-testid="password-status"].ok').waitFor();
+    assert((await page.textContent('[data-testid="password-status"]')).includes('密码已修改'), 'changed');
+    assert((await apiGet(page, '/api/v1/me')).status === 200, 'this session stays');
+    assert((await apiGet(other, '/api/v1/me')).status === 401, 'the other session has ended');
+    await switchLanguage(page);
+    await ready(page);
+    assert((await page.textContent('h2')).includes('Change password'), 'the page in English');
+    // the new password signs in; then back to the demo's
+    await page.click('[data-testid="logout"]');
+    await page.waitForURL(/\/login$/);
+    await page.fill('#username', 'JiangHan');
+    await page.fill('#password', 'a new password 2020');
+    await page.click('[data-testid="login-submit"]');
+    await page.waitForURL(/\/app$/);
+    await page.goto(BASE + '/app/password');
+    await ready(page);
+    await change('a new password 2020', PASSWORD);
+    await page.locator('[data-testid="password-status"].ok').waitFor();
+  } finally {
+    await other.close();
+  }
 });
 
 await context.close();

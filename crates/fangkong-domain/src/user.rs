@@ -122,6 +122,34 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name that identifies the account: names differing only in case
+    /// are one account.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// The longest display name, in characters.
+pub const MAX_DISPLAY_NAME: usize = 100;
+
+/// A user's display name: at most [`MAX_DISPLAY_NAME`] characters, no
+/// control characters; empty when none was given.
+pub fn display_name(s: &str) -> Result<String, FieldError> {
+    let s = s.trim();
+    if s.chars().count() > MAX_DISPLAY_NAME {
+        return Err(FieldError::new(
+            "display_name",
+            format!("must be at most {MAX_DISPLAY_NAME} characters"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "display_name",
+            "may not hold control characters",
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 impl fmt::Display for Username {
@@ -130,13 +158,23 @@ impl fmt::Display for Username {
     }
 }
 
-/// A password: at least 8 characters. Never printed.
+/// The longest password, in characters: hashing has a cost per byte.
+pub const MAX_PASSWORD: usize = 1024;
+
+/// A password: 8 to [`MAX_PASSWORD`] characters. Never printed.
 pub struct Password(String);
 
 impl Password {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        if s.chars().count() < 8 {
+        let n = s.chars().count();
+        if n < 8 {
             return Err(FieldError::new("password", "must be at least 8 characters"));
+        }
+        if n > MAX_PASSWORD {
+            return Err(FieldError::new(
+                "password",
+                format!("must be at most {MAX_PASSWORD} characters"),
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -172,6 +210,13 @@ mod tests {
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("a b c").is_err());
         assert!(Password::parse("short").is_err());
+        assert!(Password::parse(&"x".repeat(MAX_PASSWORD)).is_ok());
+        assert!(Password::parse(&"x".repeat(MAX_PASSWORD + 1)).is_err());
+        assert_eq!(Username::parse("Jianghan").unwrap().key(), "jianghan");
+        assert_eq!(display_name(" 江汉区 ").unwrap(), "江汉区");
+        assert!(display_name(&"名".repeat(MAX_DISPLAY_NAME)).is_ok());
+        assert!(display_name(&"名".repeat(MAX_DISPLAY_NAME + 1)).is_err());
+        assert!(display_name("a\u{0}b").is_err());
         assert_eq!(
             format!("{:?}", Password::parse("long enough").unwrap()),
             "Password(***)"

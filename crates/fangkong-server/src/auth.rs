@@ -62,6 +62,25 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// The caller's bearer token as sent, unchecked: for the routes that act on
+/// the session itself (logging out, changing the password), beside [`Auth`].
+pub struct Token(pub String);
+
+// no Debug: it is a secret
+impl FromRequestParts<AppState> for Token {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(bearer)
+            .map(|t| Token(t.to_owned()))
+            .ok_or_else(|| ApiError::Unauthenticated("missing bearer token".into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::bearer;

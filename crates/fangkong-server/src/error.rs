@@ -51,6 +51,12 @@ pub enum ApiError {
     TooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many attempts: answered 429 with `Retry-After` (whole seconds).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Something broke inside; the cause is logged, never sent.
     #[error(transparent)]
     Internal(anyhow::Error),
@@ -75,6 +81,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,6 +96,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge => "too_large",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -140,7 +148,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable machine code: `invalid`, `bad_rows`, `bad_json`, `not_found`,
-    /// `unauthenticated`, `forbidden`, `conflict`, `too_large`, `internal`, …
+    /// `unauthenticated`, `forbidden`, `conflict`, `too_large`, `rate_limited`, `internal`, …
     pub code: String,
     /// The input at fault (`date`, `values.new_confirmed`, `region`, …), where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,6 +203,15 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let ApiError::RateLimited {
+            retry_after_secs, ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from((*retry_after_secs).max(1)),
+            );
+        }
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // the body may not have been read to its end: close rather than reuse the connection
             response
@@ -216,6 +233,10 @@ impl From<ServiceError> for ApiError {
                 ApiError::Forbidden(e.to_string())
             }
             e @ ServiceError::Conflict(_) => ApiError::Conflict(e.to_string()),
+            e @ ServiceError::RateLimited { retry_after_secs } => ApiError::RateLimited {
+                message: e.to_string(),
+                retry_after_secs,
+            },
             ServiceError::Internal(e) => ApiError::Internal(e),
         }
     }

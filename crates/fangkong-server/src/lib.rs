@@ -25,7 +25,11 @@
 //!   checked by the service: a handler passes the caller's principal and
 //!   maps the outcome;
 //! - nothing here panics on input, and nothing here logs a request body, a
-//!   token or a password.
+//!   token or a password;
+//! - every answer carries the security headers ([`SECURITY_HEADERS`]) and,
+//!   unless its handler chose otherwise for public data, `Cache-Control:
+//!   no-store`; an answer to a request with credentials is always
+//!   `no-store`, whatever its handler said.
 
 pub mod api;
 pub mod auth;
@@ -47,6 +51,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
@@ -127,11 +132,19 @@ pub fn app(state: AppState) -> Router {
             IMPORT_TIMEOUT,
         ));
 
-    Router::new()
+    let mut app = Router::new()
         .merge(json_api)
         .merge(imports)
         .fallback(unknown_route)
-        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(json_errors));
+    // outside `json_errors`, so that the errors of the layers carry them too
+    for (name, value) in SECURITY_HEADERS {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    app.layer(middleware::from_fn(private_when_signed_in))
         .layer(
             TraceLayer::new_for_http()
                 // the path only: no query string, no headers (tokens), no bodies
@@ -145,6 +158,36 @@ pub fn app(state: AppState) -> Router {
                 .on_failure(DefaultOnFailure::new().level(Level::WARN)),
         )
         .with_state(state)
+}
+
+/// What a JSON (or CSV, or error) answer may load or be framed by: nothing.
+/// The web UI's pages set their own policy ([`ui::CONTENT_SECURITY_POLICY`]).
+pub const API_CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The headers every answer carries, where its handler has not set them:
+/// no MIME sniffing, no framing, no referrer, a policy that allows nothing,
+/// and not stored by any cache (personal data must not linger in a shared
+/// proxy or the browser's cache; public routes may choose a short cache).
+pub const SECURITY_HEADERS: [(header::HeaderName, &str); 5] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CONTENT_SECURITY_POLICY, API_CONTENT_SECURITY_POLICY),
+    (header::CACHE_CONTROL, "no-store"),
+];
+
+/// An answer to a request that carries credentials is personal: never
+/// stored, whatever its handler said.
+async fn private_when_signed_in(req: Request, next: Next) -> Response {
+    let signed_in = req.headers().contains_key(header::AUTHORIZATION);
+    let mut response = next.run(req).await;
+    if signed_in {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Run the application on `listener` until `shutdown` completes, then finish

@@ -59,9 +59,12 @@ pub const ROUTES: &[(&str, &str, &[Action])] = &[
     ("POST", "/api/v1/tips", &[SubmitTip]),
     // sessions and accounts
     ("POST", "/api/v1/sessions", &[SignIn]),
+    ("DELETE", "/api/v1/sessions", &[ManageAccount]),
     ("GET", "/api/v1/me", &[ManageAccount]),
+    ("PUT", "/api/v1/me/password", &[ManageAccount]),
     ("GET", "/api/v1/users", &[ReadUsers]),
     ("POST", "/api/v1/users", &[ManageUsers]),
+    ("DELETE", "/api/v1/users/{username}/sessions", &[ManageUsers]),
     // daily reports
     ("POST", "/api/v1/reports", &[FileReport]),
     ("POST", "/api/v1/reports/import", &[FileReport]),

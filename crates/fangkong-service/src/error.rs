@@ -27,6 +27,9 @@ pub enum ServiceError {
     Refused { role: Role, action: Action },
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Too many failed logins: wait this many seconds.
+    #[error("too many failed logins; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

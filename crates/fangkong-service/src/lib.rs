@@ -49,6 +49,15 @@ pub struct Settings {
     /// How long close contacts are observed after their last exposure,
     /// unless a contact is registered with its own period.
     pub observation_period: fangkong_domain::contact::ObservationPeriod,
+    /// Failed logins one account may have in [`Settings::login_window_minutes`]
+    /// before further attempts are refused (0: no limit).
+    pub login_failures_per_account: u32,
+    /// Failed logins from one client address (IPv6: one /64) in the window
+    /// (0: no limit). Behind a reverse proxy every client has the proxy's
+    /// address: raise it or turn it off there.
+    pub login_failures_per_address: u32,
+    /// The sliding window of the login limits, in minutes.
+    pub login_window_minutes: i64,
 }
 
 impl Default for Settings {
@@ -58,6 +67,9 @@ impl Default for Settings {
             review_after_hours: 24,
             session_hours: 12,
             observation_period: fangkong_domain::contact::ObservationPeriod::default(),
+            login_failures_per_account: 5,
+            login_failures_per_address: 20,
+            login_window_minutes: 15,
         }
     }
 }

@@ -28,6 +28,7 @@ use fangkong_domain::matching::MatchStatus;
 use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
 use fangkong_domain::user::Role;
+use fangkong_store::LoginKey;
 use fangkong_store::{
     Alert, AlertFilter, AnalyticsStore, AuditStore, Chain, ChainHead, ChildFigure,
     CompletenessCounts, DayFigure, NewUser, RegionStore, RegionTree, ReportStore, Result, Review,
@@ -41,6 +42,7 @@ use fangkong_store::{
 mod analytics;
 mod cases;
 mod publications;
+mod sessions;
 mod tasks;
 pub mod testing;
 
@@ -725,7 +727,7 @@ impl ReportStore for PgStore {
 #[async_trait]
 impl UserStore for PgStore {
     async fn user_by_name(&self, username: &str) -> Result<Option<StoredUser>> {
-        let sql = format!("SELECT {USER_COLS} FROM app_user WHERE username = $1");
+        let sql = format!("SELECT {USER_COLS} FROM app_user WHERE lower(username) = lower($1)");
         let row = sqlx::query(&sql)
             .bind(username)
             .fetch_optional(&self.pool)
@@ -1382,6 +1384,48 @@ impl WriteTx for PgTx {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn delete_session(&mut self, token_hash: &[u8]) -> Result<bool> {
+        sessions::delete_session(self.conn(), token_hash).await
+    }
+
+    async fn delete_sessions(&mut self, user_id: i64, except: Option<&[u8]>) -> Result<u64> {
+        sessions::delete_sessions(self.conn(), user_id, except).await
+    }
+
+    async fn set_password_hash(&mut self, user_id: i64, password_hash: &str) -> Result<()> {
+        sessions::set_password_hash(self.conn(), user_id, password_hash).await
+    }
+
+    async fn lock_login_failures(&mut self) -> Result<()> {
+        sessions::lock_login_failures(self.conn()).await
+    }
+
+    async fn nth_login_failure(
+        &mut self,
+        by: LoginKey<'_>,
+        since: DateTime<Utc>,
+        n: u32,
+    ) -> Result<Option<DateTime<Utc>>> {
+        sessions::nth_login_failure(self.conn(), by, since, n).await
+    }
+
+    async fn insert_login_failure(
+        &mut self,
+        account: &[u8],
+        address: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sessions::insert_login_failure(self.conn(), account, address, at).await
+    }
+
+    async fn clear_login_failures(
+        &mut self,
+        account: Option<&[u8]>,
+        before: DateTime<Utc>,
+    ) -> Result<()> {
+        sessions::clear_login_failures(self.conn(), account, before).await
     }
 
     async fn current_report(&mut self, key: &ReportKey) -> Result<Option<ReportVersion>> {

@@ -30,6 +30,7 @@ use fangkong_domain::form::{Values, MAX_FIELDS};
 use fangkong_domain::matching::MatchStatus;
 use fangkong_domain::region::{subtree_range, Level, Region, RegionCode};
 use fangkong_domain::report::{ReportKey, ReportVersion, ReviewStatus, Source};
+use fangkong_store::LoginKey;
 use fangkong_store::{
     Alert, AlertFilter, AnalyticsStore, AuditStore, Chain, ChainHead, ChildFigure,
     CompletenessCounts, DayFigure, NewUser, RegionStore, RegionTree, ReportStore, Result, Review,
@@ -44,6 +45,7 @@ use fangkong_store::{
 mod analytics;
 mod cases;
 mod publications;
+mod sessions;
 mod tasks;
 
 const VALUE_COLUMNS: &str = "v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16";
@@ -842,7 +844,8 @@ fn prefixed(alias: &str, columns: &str) -> String {
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn user_by_name(&self, username: &str) -> Result<Option<StoredUser>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM app_user u WHERE u.username = ?1");
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM app_user u WHERE lower(u.username) = lower(?1)");
         sqlx::query(&sql)
             .bind(username)
             .fetch_optional(&self.read)
@@ -1596,6 +1599,49 @@ impl WriteTx for SqliteTx {
             .await
             .map_err(other)?;
         Ok(())
+    }
+
+    async fn delete_session(&mut self, token_hash: &[u8]) -> Result<bool> {
+        sessions::delete_session(&mut self.tx, token_hash).await
+    }
+
+    async fn delete_sessions(&mut self, user_id: i64, except: Option<&[u8]>) -> Result<u64> {
+        sessions::delete_sessions(&mut self.tx, user_id, except).await
+    }
+
+    async fn set_password_hash(&mut self, user_id: i64, password_hash: &str) -> Result<()> {
+        sessions::set_password_hash(&mut self.tx, user_id, password_hash).await
+    }
+
+    async fn lock_login_failures(&mut self) -> Result<()> {
+        // the writer pool has one connection: holding this transaction is the lock
+        Ok(())
+    }
+
+    async fn nth_login_failure(
+        &mut self,
+        by: LoginKey<'_>,
+        since: DateTime<Utc>,
+        n: u32,
+    ) -> Result<Option<DateTime<Utc>>> {
+        sessions::nth_login_failure(&mut self.tx, by, since, n).await
+    }
+
+    async fn insert_login_failure(
+        &mut self,
+        account: &[u8],
+        address: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sessions::insert_login_failure(&mut self.tx, account, address, at).await
+    }
+
+    async fn clear_login_failures(
+        &mut self,
+        account: Option<&[u8]>,
+        before: DateTime<Utc>,
+    ) -> Result<()> {
+        sessions::clear_login_failures(&mut self.tx, account, before).await
     }
 
     async fn current_report(&mut self, key: &ReportKey) -> Result<Option<ReportVersion>> {

@@ -1362,3 +1362,138 @@ async fn bulk_writes_of_any_shape_read_back_exactly() {
         tx.commit().await.expect("commit");
     }
 }
+
+/// Names are one account whatever their case; sessions end one at a time or
+/// all of a user's (but one); passwords change; failed logins are counted
+/// per account and address in a window, and forgotten.
+#[tokio::test]
+async fn sessions_end_and_failed_logins_are_counted() {
+    use fangkong_store::LoginKey;
+    for engine in with_trees().await {
+        let s = engine.store.as_ref();
+        let name = engine.name;
+        let mut tx = s.begin().await.expect("begin");
+        let user = NewUser {
+            username: "Jianghan".to_owned(),
+            display_name: "江汉区疾控".to_owned(),
+            role: Role::County,
+            region: code("420103"),
+            password_hash: "old".to_owned(),
+            created_at: at(1, 0),
+        };
+        tx.insert_user(&user).await.expect("user");
+        let twin = NewUser {
+            username: "jiangHAN".to_owned(),
+            ..user.clone()
+        };
+        let err = tx
+            .insert_user(&twin)
+            .await
+            .expect_err("same name, other case");
+        assert!(matches!(err, StoreError::Conflict(_)), "{name}: {err:?}");
+        drop(tx);
+        let mut tx = s.begin().await.expect("begin");
+        let id = tx.insert_user(&user).await.expect("user");
+        for token in [b"a".as_slice(), b"b", b"c"] {
+            tx.insert_session(token, id, at(1, 0), at(23, 0))
+                .await
+                .expect("session");
+        }
+        tx.commit().await.expect("commit");
+        let found = s
+            .user_by_name("JIANGHAN")
+            .await
+            .expect("user")
+            .expect("some");
+        assert_eq!(found.username, "Jianghan", "{name}");
+
+        let mut tx = s.begin().await.expect("begin");
+        assert!(tx.delete_session(b"a").await.expect("delete"), "{name}");
+        assert!(!tx.delete_session(b"a").await.expect("delete"), "{name}");
+        assert_eq!(
+            tx.delete_sessions(id, Some(b"c")).await.expect("delete"),
+            1,
+            "{name}"
+        );
+        tx.set_password_hash(id, "new").await.expect("password");
+        tx.commit().await.expect("commit");
+        for (token, live) in [(b"a".as_slice(), false), (b"b", false), (b"c", true)] {
+            let user = s.user_by_session(token, at(2, 0)).await.expect("session");
+            assert_eq!(user.is_some(), live, "{name}: {token:?}");
+        }
+        let found = s
+            .user_by_name("jianghan")
+            .await
+            .expect("user")
+            .expect("some");
+        assert_eq!(found.password_hash, "new", "{name}");
+        let mut tx = s.begin().await.expect("begin");
+        assert_eq!(
+            tx.delete_sessions(id, None).await.expect("all"),
+            1,
+            "{name}"
+        );
+        tx.commit().await.expect("commit");
+
+        // failures at 1:00, 1:01, 1:02 of one account; two from one address
+        let mut tx = s.begin().await.expect("begin");
+        tx.lock_login_failures().await.expect("lock");
+        for (minute, address) in [(0, Some("10.0.0.1")), (1, Some("10.0.0.1")), (2, None)] {
+            let when = at(1, 0) + chrono::Duration::minutes(minute);
+            tx.insert_login_failure(b"acct", address, when)
+                .await
+                .expect("failure");
+        }
+        tx.insert_login_failure(b"other", Some("10.0.0.2"), at(1, 0))
+            .await
+            .expect("failure");
+        let account = LoginKey::Account(b"acct");
+        let nth = |n| (account, at(1, 0), n);
+        let (k, since, n) = nth(3);
+        assert_eq!(
+            tx.nth_login_failure(k, since, n).await.expect("nth"),
+            Some(at(1, 0)),
+            "{name}: the third newest"
+        );
+        let (k, since, n) = nth(1);
+        assert_eq!(
+            tx.nth_login_failure(k, since, n).await.expect("nth"),
+            Some(at(1, 0) + chrono::Duration::minutes(2)),
+            "{name}: the newest"
+        );
+        let (k, _, n) = nth(3);
+        assert_eq!(
+            tx.nth_login_failure(k, at(1, 0) + chrono::Duration::minutes(1), n)
+                .await
+                .expect("nth"),
+            None,
+            "{name}: two in the window"
+        );
+        assert_eq!(
+            tx.nth_login_failure(LoginKey::Address("10.0.0.1"), at(1, 0), 2)
+                .await
+                .expect("nth"),
+            Some(at(1, 0)),
+            "{name}: by address"
+        );
+        // the account's failures forgotten, and the other's by age
+        tx.clear_login_failures(Some(b"acct"), at(1, 0) + chrono::Duration::minutes(1))
+            .await
+            .expect("clear");
+        assert_eq!(
+            tx.nth_login_failure(account, at(0, 0), 1)
+                .await
+                .expect("nth"),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            tx.nth_login_failure(LoginKey::Account(b"other"), at(0, 0), 1)
+                .await
+                .expect("nth"),
+            None,
+            "{name}: too old"
+        );
+        tx.commit().await.expect("commit");
+    }
+}

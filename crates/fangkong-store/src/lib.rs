@@ -146,6 +146,15 @@ pub struct StoredUser {
     pub site: Option<String>,
 }
 
+/// Whose failed logins to count: an account (the hash of its lower-cased
+/// name, so that names typed by mistake, often passwords, are not stored)
+/// or a client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginKey<'a> {
+    Account(&'a [u8]),
+    Address(&'a str),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
     pub username: String,
@@ -470,6 +479,7 @@ pub trait CaseStore: Send + Sync {
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
+    /// The user of that name, whatever its case (`Jianghan` is `jianghan`).
     async fn user_by_name(&self, username: &str) -> Result<Option<StoredUser>>;
     /// The user holding a live session whose token hashes to `token_hash`.
     async fn user_by_session(
@@ -528,6 +538,40 @@ pub trait WriteTx: Send {
         user_id: i64,
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// End one session; whether there was one.
+    async fn delete_session(&mut self, token_hash: &[u8]) -> Result<bool>;
+    /// End every session of a user but the one whose token hashes to
+    /// `except`; how many ended.
+    async fn delete_sessions(&mut self, user_id: i64, except: Option<&[u8]>) -> Result<u64>;
+    async fn set_password_hash(&mut self, user_id: i64, password_hash: &str) -> Result<()>;
+
+    /// Hold the failed-login records until commit, so that counting them
+    /// and adding one is a single step for every server on the database
+    /// (PostgreSQL: a transaction-level advisory lock; SQLite's one writer
+    /// connection is such a lock already).
+    async fn lock_login_failures(&mut self) -> Result<()>;
+    /// The time of the `n`-th newest failed login at or after `since` of
+    /// an account or from an address, when there are `n` of them.
+    async fn nth_login_failure(
+        &mut self,
+        by: LoginKey<'_>,
+        since: DateTime<Utc>,
+        n: u32,
+    ) -> Result<Option<DateTime<Utc>>>;
+    /// Record a failed login (or one under way: it is forgotten if it succeeds).
+    async fn insert_login_failure(
+        &mut self,
+        account: &[u8],
+        address: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Forget the failed logins of an account (when given) and every one
+    /// older than `before`.
+    async fn clear_login_failures(
+        &mut self,
+        account: Option<&[u8]>,
+        before: DateTime<Utc>,
     ) -> Result<()>;
 
     async fn current_report(&mut self, key: &ReportKey) -> Result<Option<ReportVersion>>;

@@ -56,6 +56,28 @@ pub struct Global {
     #[arg(long, global = true, env = "FANGKONG_OBSERVATION_DAYS", default_value_t = 14,
           value_parser = clap::value_parser!(u16).range(1..=60))]
     pub observation_days: u16,
+    /// Failed logins an account may have in the login window before further
+    /// attempts are refused (429); 0 turns the limit off.
+    #[arg(
+        long,
+        global = true,
+        env = "FANGKONG_LOGIN_FAILURES_PER_ACCOUNT",
+        default_value_t = 5
+    )]
+    pub login_failures_per_account: u32,
+    /// Failed logins from one client address (IPv6: one /64) in the window;
+    /// 0 turns it off (behind a reverse proxy every client has its address).
+    #[arg(
+        long,
+        global = true,
+        env = "FANGKONG_LOGIN_FAILURES_PER_ADDRESS",
+        default_value_t = 20
+    )]
+    pub login_failures_per_address: u32,
+    /// The login limits' sliding window, in minutes (1–1440).
+    #[arg(long, global = true, env = "FANGKONG_LOGIN_WINDOW_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u16).range(1..=1440))]
+    pub login_window_minutes: u16,
 }
 
 #[derive(Subcommand, Debug)]
@@ -80,7 +102,7 @@ pub enum Command {
     /// The region tree: import, show, search, count.
     #[command(subcommand)]
     Regions(commands::regions::RegionsCommand),
-    /// Users: add and list.
+    /// Users: add, list, set a password, end their sessions.
     #[command(subcommand)]
     User(commands::user::UserCommand),
     /// The audit trail: verify the chains, read the log.

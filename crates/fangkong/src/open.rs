@@ -28,6 +28,9 @@ pub fn settings(global: &Global) -> Settings {
             global.observation_days,
         ))
         .unwrap_or_default(),
+        login_failures_per_account: global.login_failures_per_account,
+        login_failures_per_address: global.login_failures_per_address,
+        login_window_minutes: i64::from(global.login_window_minutes),
         ..Settings::default()
     }
 }

@@ -513,3 +513,109 @@ async fn analyze_rt_prints_one_csv_row_per_window_from_imported_figures() {
         assert_eq!(v[0]["trend"], "halving", "{db}: {json}");
     }
 }
+
+/// A service in this process over the database the binary uses.
+async fn service_on(db: &str) -> fangkong_service::Service {
+    let store: std::sync::Arc<dyn fangkong_store::Store> = if db.starts_with("sqlite:") {
+        std::sync::Arc::new(
+            fangkong_store_sqlite::SqliteStore::connect(db)
+                .await
+                .expect("sqlite"),
+        )
+    } else {
+        std::sync::Arc::new(
+            fangkong_store_postgres::PgStore::connect(db)
+                .await
+                .expect("postgres"),
+        )
+    };
+    fangkong_service::Service::open(store, fangkong_service::Settings::default())
+        .await
+        .expect("service")
+}
+
+/// `fangkong user passwd` sets a password read from standard input and ends
+/// the user's sessions; `fangkong user revoke` ends them and keeps the
+/// password; a county cannot do either for a user outside its county.
+#[tokio::test]
+async fn an_administrator_sets_passwords_and_ends_sessions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for db in databases(dir.path()).await {
+        for (user, role, region) in [
+            ("Jianghan", "county", "420103"),
+            ("wuchang", "county", "420106"),
+        ] {
+            let out = Command::new(env!("CARGO_BIN_EXE_fangkong"))
+                .args(["user", "add", user, "--role", role, "--region", region])
+                .args(["--database", &db])
+                .env("FANGKONG_PASSWORD", "first password")
+                .env("FANGKONG_LOG", "warn")
+                .env_remove("FANGKONG_USER")
+                .output()
+                .expect("run");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let service = service_on(&db).await;
+        let session = service
+            .login("jianghan", "first password", None)
+            .await
+            .expect("login");
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fangkong"))
+            .args(["user", "passwd", "JIANGHAN", "--database", &db])
+            .env("FANGKONG_LOG", "warn")
+            .env_remove("FANGKONG_USER")
+            .env_remove("FANGKONG_PASSWORD")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::io::Write::write_all(
+            &mut child.stdin.take().expect("stdin"),
+            b"second password\n",
+        )
+        .expect("write");
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            service.authenticate(&session.token).await.is_err(),
+            "{db}: the old session lives"
+        );
+        assert!(service
+            .login("jianghan", "first password", None)
+            .await
+            .is_err());
+        let session = service
+            .login("Jianghan", "second password", None)
+            .await
+            .expect("the new password");
+
+        // a county of elsewhere cannot end them
+        let out = fangkong(&db, &["user", "revoke", "jianghan", "--as", "wuchang"]);
+        assert!(!out.status.success(), "{db}: revoked from elsewhere");
+        assert!(service.authenticate(&session.token).await.is_ok());
+
+        let out = ok(&db, &["user", "revoke", "jianghan"]);
+        assert!(out.contains("1 sessions of Jianghan ended"), "{db}: {out}");
+        assert!(service.authenticate(&session.token).await.is_err());
+        service
+            .login("jianghan", "second password", None)
+            .await
+            .expect("the password stays");
+        let log = ok(&db, &["audit", "log", "--key", "user/Jianghan"]);
+        assert!(
+            log.contains("user.password.set") && log.contains("user.revoke"),
+            "{db}: {log}"
+        );
+        assert!(!log.contains("second password"), "{log}");
+    }
+}

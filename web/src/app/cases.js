@@ -4,14 +4,15 @@
 //   /app/cases/new                              the case report form (POST /api/v1/cases)
 //   /app/cases/{id}                             a case: its data, history, next events and chain
 //
-// The form keeps what was typed (also across a reload) until the case is
+// The form keeps what was typed (also across a reload, in this tab's
+// sessionStorage: it holds personal data, so logout forgets it) until the case is
 // reported, retries while the network is down, and shows every error of the
 // API next to its field. Events are sent with the version the page shows; a
 // case changed by someone else in between is refused (409) and the page says so.
 
 import { h, mount } from '../lib/dom.js';
 import { card } from '../lib/layout.js';
-import { get, post, postRetrying, session, ApiError } from '../lib/api.js';
+import { get, post, postRetrying, session, ApiError, personalDrafts } from '../lib/api.js';
 import { loadNames, rememberNames, regionLabel, nameOf } from '../lib/names.js';
 import { t, tOr, fmtNumber } from '../i18n/index.js';
 import { appFrame, navigate, today } from './nav.js';
@@ -119,7 +120,7 @@ const DRAFT_KEY = 'fk.draft.case.new';
 
 function loadDraft() {
   try {
-    return JSON.parse(localStorage.getItem(DRAFT_KEY) || 'null') || {};
+    return JSON.parse(personalDrafts.getItem(DRAFT_KEY) || 'null') || {};
   } catch {
     return {};
   }
@@ -243,7 +244,7 @@ export async function caseFormView() {
   const save = () => {
     const typed = {};
     for (const [name, input] of Object.entries(inputs)) typed[name] = input.type === 'checkbox' ? input.checked : input.value;
-    localStorage.setItem(DRAFT_KEY, JSON.stringify(typed));
+    personalDrafts.setItem(DRAFT_KEY, JSON.stringify(typed));
   };
   form.addEventListener('input', save);
   form.addEventListener('change', save);
@@ -296,7 +297,7 @@ export async function caseFormView() {
     const sent = body();
     let waited = false;
     const done = (c) => {
-      localStorage.removeItem(DRAFT_KEY);
+      personalDrafts.removeItem(DRAFT_KEY);
       navigate(caseHref(c.id) + '?created=1');
     };
     try {

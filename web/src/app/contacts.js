@@ -12,7 +12,7 @@
 
 import { h, mount } from '../lib/dom.js';
 import { card } from '../lib/layout.js';
-import { get, postRetrying, session, ApiError } from '../lib/api.js';
+import { get, postRetrying, session, ApiError, personalDrafts } from '../lib/api.js';
 import { loadNames, rememberNames, nameOf } from '../lib/names.js';
 import { t } from '../i18n/index.js';
 import { appFrame, today } from './nav.js';
@@ -27,7 +27,7 @@ export const contactFormHref = (source) => '/app/contacts/new' + (source ? `?sou
 
 function loadDraft() {
   try {
-    return JSON.parse(localStorage.getItem(DRAFT_KEY) || 'null') || {};
+    return JSON.parse(personalDrafts.getItem(DRAFT_KEY) || 'null') || {};
   } catch {
     return {};
   }
@@ -150,7 +150,7 @@ export async function contactFormView(params) {
     const typed = {};
     for (const [name, input] of Object.entries(inputs)) typed[name] = input.value;
     typed.links = links.map((l) => ({ source_case_id: l.source.value, exposure: l.exposure.value, last_exposure_date: l.date.value }));
-    localStorage.setItem(DRAFT_KEY, JSON.stringify(typed));
+    personalDrafts.setItem(DRAFT_KEY, JSON.stringify(typed));
   };
   form.addEventListener('input', save);
   form.addEventListener('change', save);
@@ -211,7 +211,7 @@ export async function contactFormView(params) {
     const sent = body();
     let waited = false;
     const done = (c) => {
-      localStorage.removeItem(DRAFT_KEY);
+      personalDrafts.removeItem(DRAFT_KEY);
       status.className = 'status ok';
       mount(status,
         h('span', { 'data-testid': 'contact-registered', 'data-release': c.release_date },

@@ -49,7 +49,11 @@ export function loginView(params) {
     } catch (err) {
       submit.disabled = false;
       submit.textContent = t('login.submit');
-      if (err instanceof ApiError && err.status === 401) {
+      if (err instanceof ApiError && err.status === 429) {
+        status.className = 'status bad';
+        status.textContent = t('login.limited', { minutes: Math.max(1, Math.ceil((err.retryAfter || 60) / 60)) });
+        password.value = '';
+      } else if (err instanceof ApiError && err.status === 401) {
         showErrors(form, { password: t('login.failed') });
         password.value = '';
         password.focus();

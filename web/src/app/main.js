@@ -8,6 +8,7 @@
 //   /app/contacts/new?source=      the close-contact registration form
 //   /app/tasks                     directives to act on, tips, alerts
 //   /app/directives                command levels: issue directives, see who has not answered
+//   /app/password                  change one's password (the other sessions end)
 //
 // Links inside the app change the address without reloading the page.
 
@@ -24,6 +25,7 @@ import { casesView, caseFormView, caseView } from './cases.js';
 import { followUpsView } from './followups.js';
 import { contactFormView } from './contacts.js';
 import { tasksView, directivesView } from './tasks.js';
+import { passwordView } from './password.js';
 
 setUnauthenticatedHandler(() => {
   clearSession();
@@ -51,6 +53,7 @@ function route() {
   if (path === '/app/contacts/new') return contactFormView(params);
   if (path === '/app/tasks') return tasksView();
   if (path === '/app/directives') return directivesView();
+  if (path === '/app/password') return passwordView();
   return notFound();
 }
 

@@ -3,7 +3,7 @@
 
 import { h, mount } from '../lib/dom.js';
 import { frame, card } from '../lib/layout.js';
-import { session, clearSession, get } from '../lib/api.js';
+import { session, endSession, get } from '../lib/api.js';
 import { t, setZoneOffset } from '../i18n/index.js';
 
 let router = () => {};
@@ -32,8 +32,10 @@ export function today() {
   return calendar;
 }
 
-export function logout() {
-  clearSession();
+/** Log out: the server ends the token, the tab forgets everything personal. */
+export async function logout() {
+  await endSession();
+  calendar = null;
   navigate('/login', { replace: true });
 }
 
@@ -48,7 +50,7 @@ export const commands = (user) => can(user, 'issue_directives');
 /** Whether the user reads the command dashboard. */
 export const seesDashboard = (user) => can(user, 'read_analytics');
 
-/** The frame of a signed-in page; `active`: 'home', 'dashboard', 'cases', 'follow-ups', 'tasks' or 'directives'. */
+/** The frame of a signed-in page; `active`: 'home', 'dashboard', 'cases', 'follow-ups', 'tasks', 'directives' or 'password'. */
 export function appFrame(active) {
   const s = session();
   const user = s && s.user;
@@ -63,7 +65,7 @@ export function appFrame(active) {
   if (followsUp(user)) links.push({ href: '/app/follow-ups', key: 'nav.follow_ups', current: active === 'follow-ups' });
   if (hasTasks(user)) links.push({ href: '/app/tasks', key: 'nav.tasks', current: active === 'tasks' });
   if (commands(user)) links.push({ href: '/app/directives', key: 'nav.directives', current: active === 'directives' });
-  return frame({ links, user, onLogout: logout });
+  return frame({ links, user, onLogout: logout, passwordCurrent: active === 'password' });
 }
 
 export function notFound() {

@@ -1,8 +1,21 @@
 // The JSON API under /api/v1: the session token, errors with their field,
 // retries when the network drops, and the time of every call (for the
 // browser test and the curious: window.__fk.calls).
+//
+// The token lives in sessionStorage: it goes with the tab, and no other
+// tab or later visitor of a shared computer finds it. Drafts that hold
+// personal data (the case and contact forms) live there too
+// (`personalDrafts`) and end at logout; drafts without any (a grid
+// worker's report, a directive) may stay in localStorage.
 
 const TOKEN_KEY = 'fk.session';
+
+/** Where drafts with personal data are kept: this tab, until logout. */
+export const personalDrafts = sessionStorage;
+
+/** Keys earlier versions kept in localStorage, personal: removed on sight. */
+const LEGACY_PERSONAL = [TOKEN_KEY, 'fk.draft.case.new', 'fk.draft.contact.new'];
+for (const key of LEGACY_PERSONAL) localStorage.removeItem(key);
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -29,7 +42,7 @@ window.__fk = window.__fk || { calls: [] };
 
 export function session() {
   try {
-    const s = JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null');
+    const s = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || 'null');
     if (s && s.token && (!s.expires_at || new Date(s.expires_at) > new Date())) return s;
   } catch {
     // a broken entry is no session
@@ -38,11 +51,30 @@ export function session() {
 }
 
 export function saveSession(s) {
-  localStorage.setItem(TOKEN_KEY, JSON.stringify(s));
+  sessionStorage.setItem(TOKEN_KEY, JSON.stringify(s));
 }
 
+/** Forget the token (it expired, or the server no longer knows it); drafts stay for the next sign-in. */
 export function clearSession() {
-  localStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/**
+ * Log out: the server ends the token (`DELETE /api/v1/sessions`), and
+ * everything personal this tab kept is forgotten, whether or not the
+ * server could be reached.
+ */
+export async function endSession() {
+  const s = session();
+  if (s) {
+    try {
+      await fetch('/api/v1/sessions', { method: 'DELETE', headers: { authorization: `Bearer ${s.token}` } });
+    } catch {
+      // offline: the token ends with its time; this tab forgets it now
+    }
+  }
+  sessionStorage.clear();
+  for (const key of LEGACY_PERSONAL) localStorage.removeItem(key);
 }
 
 /** Called with the ApiError when the server says the token is no good. */
@@ -91,6 +123,10 @@ export async function get(path, params) {
 
 export async function post(path, body) {
   return call('POST', path, body);
+}
+
+export async function put(path, body) {
+  return call('PUT', path, body);
 }
 
 /**

@@ -6,9 +6,10 @@ import { t, lang, setLang } from '../i18n/index.js';
 
 /**
  * Render the frame into #root and return the <main> to fill.
- * `links`: [{href, key, current}], `user`: {display_name} or null.
+ * `links`: [{href, key, current}], `user`: {display_name} or null (signed in:
+ * their name, the way to change their password, and `onLogout`).
  */
-export function frame({ links = [], user = null, onLogout = null } = {}) {
+export function frame({ links = [], user = null, onLogout = null, passwordCurrent = false } = {}) {
   const root = document.getElementById('root');
   const other = lang() === 'zh' ? 'en' : 'zh';
   const main = h('main', { id: 'main', tabindex: '-1' });
@@ -25,6 +26,7 @@ export function frame({ links = [], user = null, onLogout = null } = {}) {
         { 'aria-label': 'main' },
         links.map((l) => h('a', { href: l.href, 'aria-current': l.current ? 'page' : null }, t(l.key))),
         user ? h('span', { class: 'user', 'data-testid': 'user' }, user.display_name) : null,
+        user ? h('a', { href: '/app/password', 'aria-current': passwordCurrent ? 'page' : null, 'data-testid': 'password-link' }, t('nav.password')) : null,
         onLogout ? h('button', { class: 'linkish', type: 'button', onclick: onLogout, 'data-testid': 'logout' }, t('nav.logout')) : null,
         h(
           'button',

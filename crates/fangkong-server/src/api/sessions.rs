@@ -1,8 +1,14 @@
-//! Logging in (`POST /api/v1/sessions`) and who am I (`GET /api/v1/me`).
+//! Logging in (`POST /api/v1/sessions`) and out (`DELETE /api/v1/sessions`),
+//! who am I (`GET /api/v1/me`), changing one's password
+//! (`PUT /api/v1/me/password`).
+//!
+//! Failed logins are counted per account and per client address in the
+//! store (see [`fangkong_service::users`]), so the limit holds across
+//! servers on one database; past it, 429 with `Retry-After`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,15 +16,17 @@ use utoipa::ToSchema;
 
 use fangkong_service::{Principal, ServiceError};
 
-use crate::auth::Auth;
+use crate::api::tasks::ClientIp;
+use crate::auth::{Auth, Token};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::JsonBody;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/sessions", post(create_session))
+        .route("/api/v1/sessions", post(create_session).delete(end_session))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/me/password", put(change_password))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -98,15 +106,18 @@ pub(crate) async fn me_body(state: &AppState, who: &Principal) -> ApiResult<MeBo
         (status = 201, description = "logged in", body = SessionBody),
         (status = 401, description = "wrong username or password", body = ErrorBody),
         (status = 422, description = "malformed body", body = ErrorBody),
+        (status = 429, description = "too many failed logins for this account or from this address; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     )
 )]
 pub async fn create_session(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> ApiResult<(StatusCode, Json<SessionBody>)> {
     let session = state
         .service
-        .login(&req.username, &req.password)
+        .login(&req.username, &req.password, ip)
         .await
         .map_err(|e| match e {
             ServiceError::Unauthenticated => {
@@ -138,4 +149,71 @@ pub async fn create_session(
 )]
 pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> ApiResult<Json<MeBody>> {
     Ok(Json(me_body(&state, &who).await?))
+}
+
+/// Log out: the caller's token stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "logged out"),
+        (status = 401, description = "not logged in", body = ErrorBody),
+    )
+)]
+pub async fn end_session(
+    State(state): State<AppState>,
+    Auth(_caller): Auth,
+    Token(token): Token,
+) -> ApiResult<StatusCode> {
+    state.service.logout(&token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The current password.
+    pub old_password: String,
+    /// 8 to 1024 characters.
+    pub new_password: String,
+}
+
+// no Debug: it holds passwords
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordChange").finish_non_exhaustive()
+    }
+}
+
+/// Change one's own password. The current one must be right (a wrong one
+/// counts as a failed login); every other session of the caller ends, this
+/// one stays.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/password",
+    tag = "sessions",
+    security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "changed; the caller's other sessions have ended"),
+        (status = 401, description = "not logged in", body = ErrorBody),
+        (status = 422, description = "`old_password` is wrong, or `new_password` breaks a rule", body = ErrorBody),
+        (status = 429, description = "too many failed attempts; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    )
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Token(token): Token,
+    ClientIp(ip): ClientIp,
+    JsonBody(req): JsonBody<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    state
+        .service
+        .change_password(&who, &token, &req.old_password, &req.new_password, ip)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,8 +1,8 @@
-//! Users in the caller's jurisdiction: list and create.
+//! Users in the caller's jurisdiction: list, create, end their sessions.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,11 +13,13 @@ use fangkong_service::users::UserInfo;
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, PathParams};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/users", get(list_users).post(create_user))
+    Router::new()
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{username}/sessions", delete(revoke_sessions))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -128,4 +130,39 @@ pub async fn create_user(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevokedBody {
+    pub username: String,
+    /// How many live sessions ended.
+    pub sessions_ended: u64,
+}
+
+/// End every session of a user (command levels, national to county, over
+/// users whose home region lies in their jurisdiction). Their tokens stop
+/// working at once; the password stays.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{username}/sessions",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("username" = String, Path, description = "the user, in any case")),
+    responses(
+        (status = 200, description = "the sessions ended", body = RevokedBody),
+        (status = 401, description = "not logged in", body = ErrorBody),
+        (status = 403, description = "the caller's role does not administer users", body = ErrorBody),
+        (status = 404, description = "no such user in the caller's jurisdiction", body = ErrorBody),
+    )
+)]
+pub async fn revoke_sessions(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    PathParams(username): PathParams<String>,
+) -> ApiResult<Json<RevokedBody>> {
+    let (username, ended) = state.service.revoke_sessions(&who, &username).await?;
+    Ok(Json(RevokedBody {
+        username,
+        sessions_ended: ended,
+    }))
 }

@@ -27,6 +27,8 @@ pub enum Engine {
 /// A running server over a fresh store.
 pub struct TestApp {
     pub base: String,
+    /// The database the server runs on, for a second server or service on it.
+    pub database_url: String,
     pub http: reqwest::Client,
     pub service: Arc<Service>,
     pub system: Principal,
@@ -38,13 +40,14 @@ pub struct TestApp {
 pub const PASSWORD: &str = "correct horse battery";
 
 pub async fn spawn_app(engine: Engine) -> Result<Option<TestApp>> {
-    let (store, dir): (Arc<dyn Store>, _) = match engine {
+    let (store, dir, database_url): (Arc<dyn Store>, _, _) = match engine {
         Engine::Sqlite => {
             let dir = tempfile::tempdir()?;
             let url = format!("sqlite://{}", dir.path().join("t.db").display());
             (
                 Arc::new(fangkong_store_sqlite::SqliteStore::connect(&url).await?),
                 Some(dir),
+                url,
             )
         }
         Engine::Postgres => {
@@ -54,6 +57,7 @@ pub async fn spawn_app(engine: Engine) -> Result<Option<TestApp>> {
             (
                 Arc::new(fangkong_store_postgres::PgStore::connect(&url).await?),
                 None,
+                url,
             )
         }
     };
@@ -68,6 +72,7 @@ pub async fn spawn_app(engine: Engine) -> Result<Option<TestApp>> {
     }));
     Ok(Some(TestApp {
         base,
+        database_url,
         http: reqwest::Client::new(),
         service,
         system,
@@ -190,6 +195,32 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         self.send(req).await
+    }
+
+    pub async fn delete(&self, token: Option<&str>, path: &str) -> Result<Answer> {
+        let mut req = self.http.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn put(&self, token: Option<&str>, path: &str, body: &Value) -> Result<Answer> {
+        let mut req = self.http.put(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    /// A second service over the same database: another server's view.
+    pub async fn second_service(&self) -> Result<Service> {
+        let store: Arc<dyn Store> = if self.database_url.starts_with("sqlite:") {
+            Arc::new(fangkong_store_sqlite::SqliteStore::connect(&self.database_url).await?)
+        } else {
+            Arc::new(fangkong_store_postgres::PgStore::connect(&self.database_url).await?)
+        };
+        Ok(Service::open(store, Settings::default()).await?)
     }
 
     pub async fn post_csv(&self, token: &str, path: &str, csv: &str) -> Result<Answer> {

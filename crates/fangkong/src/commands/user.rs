@@ -33,6 +33,24 @@ pub enum UserCommand {
     },
     /// Users in your jurisdiction.
     List,
+    /// Set a user's password; all their sessions end. The new password comes
+    /// from standard input (one line) or FANGKONG_PASSWORD.
+    Passwd { username: String },
+    /// End all sessions of a user: their tokens stop working at once.
+    Revoke { username: String },
+}
+
+/// A password from FANGKONG_PASSWORD, or one line of standard input.
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    Ok(match std::env::var("FANGKONG_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprintln!("{prompt} (one line on standard input):");
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    })
 }
 
 #[derive(Subcommand, Debug)]
@@ -75,15 +93,7 @@ pub async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<()> {
             site,
         } => {
             let role: Role = role.parse()?;
-            let password = match std::env::var("FANGKONG_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    eprintln!("password for {username} (one line on standard input):");
-                    let mut line = String::new();
-                    std::io::stdin().lock().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
+            let password = read_password(&format!("password for {username}"))?;
             let u = service
                 .add_user_at_site(
                     &who,
@@ -107,6 +117,15 @@ pub async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<()> {
                     u.display_name
                 );
             }
+        }
+        UserCommand::Passwd { username } => {
+            let password = read_password(&format!("new password for {username}"))?;
+            service.set_password(&who, &username, &password).await?;
+            println!("password of {username} set; their sessions have ended");
+        }
+        UserCommand::Revoke { username } => {
+            let (username, ended) = service.revoke_sessions(&who, &username).await?;
+            println!("{ended} sessions of {username} ended");
         }
     }
     Ok(())
