@@ -91,6 +91,20 @@ async fn the_bulletin_comes_from_reports_imported_from_a_file() {
             verify.contains("report chain: intact (56 entries)"),
             "{verify}"
         );
+        // the heads kept in a file, and compared with on the next verify
+        let heads = dir.path().join("heads.json");
+        let heads = heads.to_str().expect("path");
+        let out = ok(&db, &["audit", "witness", "--output", heads]);
+        assert!(out.contains("report chain at 56"), "{out}");
+        let verify = ok(&db, &["audit", "verify", "--head-file", heads]);
+        for line in [
+            "compared with the heads the head file witnessed",
+            "report chain: intact (56 entries)",
+            "roll-ups: agree",
+            "line list: agree (0 rows)",
+        ] {
+            assert!(verify.contains(line), "{line}: {verify}");
+        }
     }
 }
 
