@@ -16,7 +16,9 @@
 //!   adds cells until it finds none: first the local rule (an equation with
 //!   exactly one withheld cell gets the smallest published sibling withheld
 //!   too; a withheld parent whose children are all published gets its
-//!   smallest child), then whatever the audit still recovers.
+//!   smallest child), then whatever the audit still recovers. Ties go to
+//!   the cell listed first: callers list regions by code, so every route
+//!   withholds the same cells of the same figures.
 //!
 //! Cells that are not small areas (the nation, the provinces) are never
 //! withheld, nor is the only child of one (a municipality's one city: the
