@@ -134,7 +134,64 @@ pub(crate) fn parse_id(field: &str, s: &str) -> Result<String, FieldError> {
     if s.chars().any(char::is_whitespace) {
         return Err(FieldError::new(field, "must not contain spaces"));
     }
+    if let Some(what) = personal_pattern(&s) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "looks like {what}: an id goes into logs, the audit chain and the \
+                 de-identified export, so it must not hold personal numbers; use the \
+                 unit's own numbering (e.g. HB-2020-000123)"
+            ),
+        ));
+    }
     Ok(s)
+}
+
+/// Whether an id holds something personal: a resident ID number (18
+/// characters, or 15 digits of the old ones), a mobile number (11 digits
+/// starting with 1, also written 138-1234-5678), or any run of 11 or more
+/// digits. What it looks like, if so.
+pub fn personal_pattern(s: &str) -> Option<&'static str> {
+    let b = s.as_bytes();
+    // runs of digits
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            runs.push((start, i));
+        } else {
+            i += 1;
+        }
+    }
+    for &(a, z) in &runs {
+        let n = z - a;
+        let x_after = b.get(z).is_some_and(|c| *c == b'X' || *c == b'x');
+        if n == 18 || (n == 17 && x_after) {
+            return Some("a resident ID number");
+        }
+        if n == 15 {
+            return Some("an old resident ID number");
+        }
+        if n == 11 && b[a] == b'1' {
+            return Some("a mobile phone number");
+        }
+        if n >= 11 {
+            return Some("a long run of digits (an ID or phone number)");
+        }
+    }
+    // a mobile number in groups of 3, 4 and 4 digits with one separator between
+    for w in runs.windows(3) {
+        let [(a1, z1), (a2, z2), (a3, z3)] = [w[0], w[1], w[2]];
+        if (z1 - a1, z2 - a2, z3 - a3) == (3, 4, 4) && a2 == z1 + 1 && a3 == z2 + 1 && b[a1] == b'1'
+        {
+            return Some("a mobile phone number");
+        }
+    }
+    None
 }
 
 /// A case's identifier as given by the reporting unit (`HB-2020-000123`).
@@ -1071,6 +1128,37 @@ impl Case {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 12, finding 7: an ID number or a phone as a case id went
+    /// verbatim into logs, chains and the de-identified export.
+    #[test]
+    fn ids_holding_id_numbers_or_phones_are_refused() {
+        for bad in [
+            "420103198001011234",
+            "42010319800101123X",
+            "HB-42010319800101123x",
+            "420103800101123",
+            "13812345678",
+            "case-13812345678",
+            "138-1234-5678",
+            "HB-2020-00000000123",
+        ] {
+            let e = CaseId::parse(bad).expect_err(bad);
+            assert_eq!(e.field, "case_id", "{bad}");
+            assert!(e.reason.starts_with("looks like"), "{bad}: {}", e.reason);
+            let e = crate::contact::ContactId::parse(bad).expect_err(bad);
+            assert_eq!(e.field, "contact_id", "{bad}");
+        }
+        for good in [
+            "HB-2020-000123",
+            "WH-0001",
+            "HB-0000001",
+            "C-20200123-0042",
+            "2020012312",
+        ] {
+            assert!(CaseId::parse(good).is_ok(), "{good}");
+        }
+    }
 
     fn d(m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2020, m, day).unwrap()

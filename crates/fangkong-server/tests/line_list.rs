@@ -115,6 +115,14 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
     app.post(Some(&jiangan), "/api/v1/cases", &bad)
         .await?
         .broke("first_visit_date", "first_visit_before_onset")?;
+    // issue 12: an ID number or a phone is no case id (nor a contact's)
+    for id in ["420103198001011234", "13812345678"] {
+        let mut bad = body.clone();
+        bad["case_id"] = json!(id);
+        let a = app.post(Some(&jiangan), "/api/v1/cases", &bad).await?;
+        a.invalid("case_id")?;
+        ensure!(!a.text.contains(id), "the number is not echoed: {}", a.text);
+    }
     // a body that is not of the right shape names the field too
     let a = app
         .post(Some(&jiangan), "/api/v1/cases", &json!({"case_id": "X"}))

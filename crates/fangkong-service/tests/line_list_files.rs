@@ -159,7 +159,8 @@ async fn a_bad_file_reports_every_bad_row_and_writes_nothing() {
          B7,420102,male,40,2020-01-10,2020-01-14,suspected,,,recovered,2020-01-20,,,,,,,\n\
          B8,420102,male,200,2020-01-10,2020-01-14,suspected,,,,,,,,,,,\n\
          B9,420102,male,40,2020-01-10,2020-01-14,suspected,,,death,,,,,,,,\n\
-         B10,420102,male,40,2020-01-10,2020-01-14,suspected,,,,,,,,12345,,,\n"
+         B10,420102,male,40,2020-01-10,2020-01-14,suspected,,,,,,,,12345,,,\n\
+         13812345678,420102,male,40,2020-01-10,2020-01-14,suspected,,,,,,,,,,,\n"
     );
     for db in engines().await {
         let sys = db.system().await;
@@ -174,6 +175,8 @@ async fn a_bad_file_reports_every_bad_row_and_writes_nothing() {
             (9, "age"),
             (10, "outcome_date"),
             (11, "id_number"),
+            // issue 12: a phone number as a case id
+            (12, "case_id"),
         ]
         .iter()
         .map(|(l, c)| (*l, (*c).to_owned()))
@@ -184,7 +187,7 @@ async fn a_bad_file_reports_every_bad_row_and_writes_nothing() {
         // with skip_bad the good row goes in and the bad ones come back
         let summary = import_cases(&db, &sys, &csv, true).await.unwrap();
         assert_eq!(summary.imported, 1);
-        assert_eq!(summary.bad.len(), 9);
+        assert_eq!(summary.bad.len(), 10);
         assert_eq!(summary.bad[0].1[0], "B2", "the row as in the file");
         assert!(stored(&db, "B1").await.is_some());
     }
