@@ -328,3 +328,190 @@ mod tests {
         assert!(tried > 500, "{tried}");
     }
 }
+
+/// How far the de-identified export's dates are coarsened: the primary
+/// dates (onset, report) and the others.
+pub const DATE_LEVELS: [&str; 5] = [
+    "by day",
+    "by ISO week",
+    "onset and report by ISO week, the others withheld",
+    "onset and report by month, the others withheld",
+    "withheld",
+];
+
+/// For each of [`DATE_LEVELS`], the [`coarse_date`] level of a primary date and of another.
+const DATE_SCHEME: [(usize, usize); 5] = [(0, 0), (1, 1), (1, 3), (2, 3), (3, 3)];
+
+/// A date at one of the [`DATE_LEVELS`]: `2020-01-10`, `2020-W02` (the ISO
+/// week), `2020-01`, or empty.
+pub fn coarse_date(d: Option<chrono::NaiveDate>, level: usize) -> String {
+    use chrono::Datelike;
+    match (d, level) {
+        (None, _) => String::new(),
+        (Some(d), 0) => d.to_string(),
+        (Some(d), 1) => {
+            let w = d.iso_week();
+            format!("{}-W{:02}", w.year(), w.week())
+        }
+        (Some(d), 2) => format!("{}-{:02}", d.year(), d.month()),
+        _ => String::new(),
+    }
+}
+
+/// One row's quasi-identifiers: each region column as a ladder from the
+/// finest code to the coarsest (index = region level), the columns kept as
+/// they are (sex, age band), and the dates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuasiIds {
+    pub regions: Vec<Vec<String>>,
+    pub fixed: Vec<String>,
+    pub dates: Vec<Option<chrono::NaiveDate>>,
+    /// How many of `dates`, from the first, are primary (kept longest).
+    pub primary_dates: usize,
+}
+
+impl QuasiIds {
+    fn key(&self, region_level: usize, date_level: usize) -> Vec<String> {
+        let mut key: Vec<String> = self
+            .regions
+            .iter()
+            .map(|l| {
+                l.get(region_level)
+                    .or(l.last())
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        key.extend(self.fixed.iter().cloned());
+        key.extend((0..self.dates.len()).map(|i| self.date(i, date_level)));
+        key
+    }
+
+    /// Date `i` at one of the [`DATE_LEVELS`].
+    pub fn date(&self, i: usize, date_level: usize) -> String {
+        let (primary, other) = DATE_SCHEME[date_level.min(DATE_SCHEME.len() - 1)];
+        let level = if i < self.primary_dates {
+            primary
+        } else {
+            other
+        };
+        coarse_date(self.dates.get(i).copied().flatten(), level)
+    }
+}
+
+/// What [`k_anonymize`] chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anonymized {
+    /// The index into each region ladder.
+    pub region_level: usize,
+    /// The index into [`DATE_LEVELS`].
+    pub date_level: usize,
+    /// Which rows are published (the others are withheld).
+    pub kept: Vec<bool>,
+    /// The smallest number of published rows sharing their quasi-identifiers
+    /// (0 when nothing is published).
+    pub k_reached: usize,
+}
+
+impl Anonymized {
+    pub fn withheld(&self) -> usize {
+        self.kept.iter().filter(|k| !**k).count()
+    }
+}
+
+/// k-anonymity by full-domain generalisation: the least coarsening (region
+/// first, then dates: region level + date level as small as it can be,
+/// dates kept finer on a tie) at which withholding the rows whose
+/// quasi-identifiers are shared by fewer than `k` rows withholds at most
+/// `max_withheld` of them; when none does, the coarsening that withholds the
+/// fewest. Every published row then shares its quasi-identifiers with at
+/// least `k - 1` others.
+pub fn k_anonymize(rows: &[QuasiIds], k: usize, max_withheld: usize) -> Anonymized {
+    let k = k.max(1);
+    let region_levels = rows
+        .iter()
+        .flat_map(|r| r.regions.iter().map(Vec::len))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut candidates: Vec<(usize, usize)> = (0..region_levels)
+        .flat_map(|r| (0..DATE_LEVELS.len()).map(move |d| (r, d)))
+        .collect();
+    candidates.sort_by_key(|&(r, d)| (r + d, d));
+    let mut best: Option<Anonymized> = None;
+    for (r, d) in candidates {
+        let keys: Vec<Vec<String>> = rows.iter().map(|q| q.key(r, d)).collect();
+        let mut sizes: std::collections::HashMap<&Vec<String>, usize> = Default::default();
+        for key in &keys {
+            *sizes.entry(key).or_default() += 1;
+        }
+        let kept: Vec<bool> = keys.iter().map(|key| sizes[key] >= k).collect();
+        let k_reached = keys
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| **k)
+            .map(|(key, _)| sizes[key])
+            .min()
+            .unwrap_or(0);
+        let a = Anonymized {
+            region_level: r,
+            date_level: d,
+            kept,
+            k_reached,
+        };
+        if a.withheld() <= max_withheld {
+            return a;
+        }
+        if best.as_ref().is_none_or(|b| a.withheld() < b.withheld()) {
+            best = Some(a);
+        }
+    }
+    best.unwrap_or(Anonymized {
+        region_level: 0,
+        date_level: 0,
+        kept: Vec::new(),
+        k_reached: 0,
+    })
+}
+
+#[cfg(test)]
+mod k_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn rows_are_coarsened_until_each_is_one_of_k() {
+        let day = |n: u32| NaiveDate::from_ymd_opt(2020, 1, n);
+        // ten people in two villages of one county, onsets on ten days
+        let rows: Vec<QuasiIds> = (0..10)
+            .map(|i| QuasiIds {
+                regions: vec![vec![
+                    format!("42010300{}", i % 2),
+                    "420103".into(),
+                    "420100".into(),
+                ]],
+                fixed: vec!["female".into(), "40-49".into()],
+                dates: vec![day(6 + i)],
+                primary_dates: 1,
+            })
+            .collect();
+        let a = k_anonymize(&rows, 5, 0);
+        assert_eq!(a.withheld(), 0);
+        assert!(a.k_reached >= 5);
+        // weeks 2 and 3 hold 7 and 3 onsets: the month, in each village of 5
+        assert_eq!((a.region_level, a.date_level), (0, 3), "{a:?}");
+        assert_eq!(coarse_date(day(6), 1), "2020-W02");
+        assert_eq!(coarse_date(day(6), 2), "2020-01");
+        // a lone row that no coarsening can hide is withheld
+        let mut more = rows.clone();
+        more.push(QuasiIds {
+            regions: vec![vec!["110101".into(), "110100".into(), "110000".into()]],
+            fixed: vec!["male".into(), "80+".into()],
+            dates: vec![day(6)],
+            primary_dates: 1,
+        });
+        let a = k_anonymize(&more, 5, 1);
+        assert_eq!(a.withheld(), 1);
+        assert!(!a.kept[10] && a.k_reached >= 5);
+    }
+}
