@@ -16,7 +16,9 @@
 //! | code | refused |
 //! |---|---|
 //! | `future_date` | any date of a new case or of an event after `today` |
+//! | `date_too_early` | any date of a new case or of an event before 2000-01-01 (year 0001 is a typing slip) |
 //! | `first_visit_before_onset` | a new case whose first visit is before onset |
+//! | `onset_after_report` | a new case whose onset is after its report date |
 //! | `same_classification` | `Confirm` a confirmed case, `Exclude` an excluded one, `Revise` to the current classification |
 //! | `revision_required` | `Exclude` a confirmed case, `Confirm` an excluded one: only `Revise` leaves confirmed or excluded (there is no other way back to suspected) |
 //! | `revision_needs_reason` | `Revise` with a blank reason |
@@ -688,7 +690,9 @@ code_enum! {
     /// The rules of the state machine; see the table in the module docs.
     pub enum CaseRule ("rule") {
         FutureDate = "future_date",
+        DateTooEarly = "date_too_early",
         FirstVisitBeforeOnset = "first_visit_before_onset",
+        OnsetAfterReport = "onset_after_report",
         SameClassification = "same_classification",
         RevisionRequired = "revision_required",
         RevisionNeedsReason = "revision_needs_reason",
@@ -774,8 +778,21 @@ fn not_after_today(
             format!("{date} is after today ({today})"),
         ));
     }
+    if date < EARLIEST_DATE {
+        return Err(CaseRuleError::new(
+            CaseRule::DateTooEarly,
+            field,
+            format!("{date} is before {EARLIEST_DATE}"),
+        ));
+    }
     Ok(())
 }
+
+/// The earliest date a case or an event may carry.
+pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
 
 impl Case {
     /// Opens a new case, suspected, version 1.
@@ -788,6 +805,13 @@ impl Case {
             if let Some(date) = date {
                 not_after_today(field, date, today)?;
             }
+        }
+        if let Some(onset) = new.onset.filter(|o| *o > new.report) {
+            return Err(CaseRuleError::new(
+                CaseRule::OnsetAfterReport,
+                "onset_date",
+                format!("onset ({onset}) is after the report date ({})", new.report),
+            ));
         }
         if let (Some(onset), Some(visit)) = (new.onset, new.first_visit) {
             if visit < onset {
@@ -1306,6 +1330,20 @@ mod tests {
         early.first_visit = Some(d(1, 31));
         let e = Case::open(early, today()).unwrap_err();
         assert_eq!(e.rule, CaseRule::FirstVisitBeforeOnset);
+
+        // issue 12: year 0001, and an onset after the report
+        let mut ancient = new_case();
+        ancient.onset = NaiveDate::from_ymd_opt(1, 1, 1);
+        let e = Case::open(ancient, today()).unwrap_err();
+        assert_eq!((e.rule, e.field), (CaseRule::DateTooEarly, "onset_date"));
+        let mut late = new_case();
+        late.onset = Some(late.report + chrono::Duration::days(1));
+        late.first_visit = None;
+        let e = Case::open(late, today()).unwrap_err();
+        assert_eq!(
+            (e.rule, e.field),
+            (CaseRule::OnsetAfterReport, "onset_date")
+        );
 
         let mut unknown_onset = new_case();
         unknown_onset.onset = None;
