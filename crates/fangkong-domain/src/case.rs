@@ -16,7 +16,9 @@
 //! | code | refused |
 //! |---|---|
 //! | `future_date` | any date of a new case or of an event after `today` |
+//! | `date_too_early` | any date of a new case or of an event before 2000-01-01 (year 0001 is a typing slip) |
 //! | `first_visit_before_onset` | a new case whose first visit is before onset |
+//! | `onset_after_report` | a new case whose onset is after its report date |
 //! | `same_classification` | `Confirm` a confirmed case, `Exclude` an excluded one, `Revise` to the current classification |
 //! | `revision_required` | `Exclude` a confirmed case, `Confirm` an excluded one: only `Revise` leaves confirmed or excluded (there is no other way back to suspected) |
 //! | `revision_needs_reason` | `Revise` with a blank reason |
@@ -134,7 +136,64 @@ pub(crate) fn parse_id(field: &str, s: &str) -> Result<String, FieldError> {
     if s.chars().any(char::is_whitespace) {
         return Err(FieldError::new(field, "must not contain spaces"));
     }
+    if let Some(what) = personal_pattern(&s) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "looks like {what}: an id goes into logs, the audit chain and the \
+                 de-identified export, so it must not hold personal numbers; use the \
+                 unit's own numbering (e.g. HB-2020-000123)"
+            ),
+        ));
+    }
     Ok(s)
+}
+
+/// Whether an id holds something personal: a resident ID number (18
+/// characters, or 15 digits of the old ones), a mobile number (11 digits
+/// starting with 1, also written 138-1234-5678), or any run of 11 or more
+/// digits. What it looks like, if so.
+pub fn personal_pattern(s: &str) -> Option<&'static str> {
+    let b = s.as_bytes();
+    // runs of digits
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            runs.push((start, i));
+        } else {
+            i += 1;
+        }
+    }
+    for &(a, z) in &runs {
+        let n = z - a;
+        let x_after = b.get(z).is_some_and(|c| *c == b'X' || *c == b'x');
+        if n == 18 || (n == 17 && x_after) {
+            return Some("a resident ID number");
+        }
+        if n == 15 {
+            return Some("an old resident ID number");
+        }
+        if n == 11 && b[a] == b'1' {
+            return Some("a mobile phone number");
+        }
+        if n >= 11 {
+            return Some("a long run of digits (an ID or phone number)");
+        }
+    }
+    // a mobile number in groups of 3, 4 and 4 digits with one separator between
+    for w in runs.windows(3) {
+        let [(a1, z1), (a2, z2), (a3, z3)] = [w[0], w[1], w[2]];
+        if (z1 - a1, z2 - a2, z3 - a3) == (3, 4, 4) && a2 == z1 + 1 && a3 == z2 + 1 && b[a1] == b'1'
+        {
+            return Some("a mobile phone number");
+        }
+    }
+    None
 }
 
 /// A case's identifier as given by the reporting unit (`HB-2020-000123`).
@@ -631,7 +690,9 @@ code_enum! {
     /// The rules of the state machine; see the table in the module docs.
     pub enum CaseRule ("rule") {
         FutureDate = "future_date",
+        DateTooEarly = "date_too_early",
         FirstVisitBeforeOnset = "first_visit_before_onset",
+        OnsetAfterReport = "onset_after_report",
         SameClassification = "same_classification",
         RevisionRequired = "revision_required",
         RevisionNeedsReason = "revision_needs_reason",
@@ -717,8 +778,21 @@ fn not_after_today(
             format!("{date} is after today ({today})"),
         ));
     }
+    if date < EARLIEST_DATE {
+        return Err(CaseRuleError::new(
+            CaseRule::DateTooEarly,
+            field,
+            format!("{date} is before {EARLIEST_DATE}"),
+        ));
+    }
     Ok(())
 }
+
+/// The earliest date a case or an event may carry.
+pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
 
 impl Case {
     /// Opens a new case, suspected, version 1.
@@ -731,6 +805,13 @@ impl Case {
             if let Some(date) = date {
                 not_after_today(field, date, today)?;
             }
+        }
+        if let Some(onset) = new.onset.filter(|o| *o > new.report) {
+            return Err(CaseRuleError::new(
+                CaseRule::OnsetAfterReport,
+                "onset_date",
+                format!("onset ({onset}) is after the report date ({})", new.report),
+            ));
         }
         if let (Some(onset), Some(visit)) = (new.onset, new.first_visit) {
             if visit < onset {
@@ -1072,6 +1153,37 @@ impl Case {
 mod tests {
     use super::*;
 
+    /// Issue 12, finding 7: an ID number or a phone as a case id went
+    /// verbatim into logs, chains and the de-identified export.
+    #[test]
+    fn ids_holding_id_numbers_or_phones_are_refused() {
+        for bad in [
+            "420103198001011234",
+            "42010319800101123X",
+            "HB-42010319800101123x",
+            "420103800101123",
+            "13812345678",
+            "case-13812345678",
+            "138-1234-5678",
+            "HB-2020-00000000123",
+        ] {
+            let e = CaseId::parse(bad).expect_err(bad);
+            assert_eq!(e.field, "case_id", "{bad}");
+            assert!(e.reason.starts_with("looks like"), "{bad}: {}", e.reason);
+            let e = crate::contact::ContactId::parse(bad).expect_err(bad);
+            assert_eq!(e.field, "contact_id", "{bad}");
+        }
+        for good in [
+            "HB-2020-000123",
+            "WH-0001",
+            "HB-0000001",
+            "C-20200123-0042",
+            "2020012312",
+        ] {
+            assert!(CaseId::parse(good).is_ok(), "{good}");
+        }
+    }
+
     fn d(m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2020, m, day).unwrap()
     }
@@ -1218,6 +1330,20 @@ mod tests {
         early.first_visit = Some(d(1, 31));
         let e = Case::open(early, today()).unwrap_err();
         assert_eq!(e.rule, CaseRule::FirstVisitBeforeOnset);
+
+        // issue 12: year 0001, and an onset after the report
+        let mut ancient = new_case();
+        ancient.onset = NaiveDate::from_ymd_opt(1, 1, 1);
+        let e = Case::open(ancient, today()).unwrap_err();
+        assert_eq!((e.rule, e.field), (CaseRule::DateTooEarly, "onset_date"));
+        let mut late = new_case();
+        late.onset = Some(late.report + chrono::Duration::days(1));
+        late.first_visit = None;
+        let e = Case::open(late, today()).unwrap_err();
+        assert_eq!(
+            (e.rule, e.field),
+            (CaseRule::OnsetAfterReport, "onset_date")
+        );
 
         let mut unknown_onset = new_case();
         unknown_onset.onset = None;

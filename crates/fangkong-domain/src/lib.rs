@@ -14,6 +14,7 @@ pub mod bulletin;
 pub mod case;
 pub mod chain;
 pub mod contact;
+pub mod disclosure;
 pub mod error;
 pub mod form;
 pub mod matching;

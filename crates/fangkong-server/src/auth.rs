@@ -81,6 +81,21 @@ impl FromRequestParts<AppState> for Token {
     }
 }
 
+/// The caller of a route open to everyone: `None` without an
+/// `Authorization` header; a header that does not hold a live token is
+/// refused as [`Auth`] refuses it.
+pub async fn caller(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<Option<fangkong_service::Principal>, ApiError> {
+    if headers.get(AUTHORIZATION).is_none() {
+        return Ok(None);
+    }
+    let mut parts = axum::http::Request::new(()).into_parts().0;
+    parts.headers = headers.clone();
+    Ok(Some(Auth::from_request_parts(&mut parts, state).await?.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::bearer;

@@ -1,5 +1,6 @@
 //! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]`
-//! attributes and the request and response types: `GET /api/openapi.json`.
+//! attributes and the request and response types: `GET /api/v1/openapi.json`
+//! (also served at `/api/openapi.json`, where it was first).
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -127,13 +128,15 @@ impl Modify for BearerAuth {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/openapi.json", get(openapi_json))
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/openapi.json", get(openapi_json))
 }
 
 /// This document.
 #[utoipa::path(
     get,
-    path = "/api/openapi.json",
+    path = "/api/v1/openapi.json",
     tag = "docs",
     responses((status = 200, description = "the OpenAPI 3 document", content_type = "application/json"))
 )]

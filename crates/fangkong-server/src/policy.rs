@@ -64,7 +64,11 @@ pub const ROUTES: &[(&str, &str, &[Action])] = &[
     ("PUT", "/api/v1/me/password", &[ManageAccount]),
     ("GET", "/api/v1/users", &[ReadUsers]),
     ("POST", "/api/v1/users", &[ManageUsers]),
-    ("DELETE", "/api/v1/users/{username}/sessions", &[ManageUsers]),
+    (
+        "DELETE",
+        "/api/v1/users/{username}/sessions",
+        &[ManageUsers],
+    ),
     // daily reports
     ("POST", "/api/v1/reports", &[FileReport]),
     ("POST", "/api/v1/reports/import", &[FileReport]),

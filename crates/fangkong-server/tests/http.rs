@@ -910,13 +910,17 @@ async fn bulletin_health_and_openapi(app: TestApp) -> Result<TestApp> {
     assert_eq!(health["engine"], app.service.engine());
     assert!(["sqlite", "postgres"].contains(&app.service.engine()));
 
-    let doc = app.get(None, "/api/openapi.json").await?;
+    // the README names /api/v1/openapi.json; the first path stays as an alias
+    let doc = app.get(None, "/api/v1/openapi.json").await?;
     let doc = doc.ok(200)?;
+    let alias = app.get(None, "/api/openapi.json").await?;
+    assert_eq!(alias.ok(200)?, doc, "the alias serves the same document");
     assert!(
         doc["openapi"].as_str().unwrap_or("").starts_with("3."),
         "{}",
         doc["openapi"]
     );
+    assert!(doc["paths"]["/api/v1/openapi.json"].is_object());
     let paths = doc["paths"].as_object().cloned().unwrap_or_default();
     for p in [
         "/api/v1/sessions",

@@ -115,6 +115,14 @@ async fn cases_name_bad_fields_rules_and_stale_versions(app: TestApp) -> Result<
     app.post(Some(&jiangan), "/api/v1/cases", &bad)
         .await?
         .broke("first_visit_date", "first_visit_before_onset")?;
+    // issue 12: an ID number or a phone is no case id (nor a contact's)
+    for id in ["420103198001011234", "13812345678"] {
+        let mut bad = body.clone();
+        bad["case_id"] = json!(id);
+        let a = app.post(Some(&jiangan), "/api/v1/cases", &bad).await?;
+        a.invalid("case_id")?;
+        ensure!(!a.text.contains(id), "the number is not echoed: {}", a.text);
+    }
     // a body that is not of the right shape names the field too
     let a = app
         .post(Some(&jiangan), "/api/v1/cases", &json!({"case_id": "X"}))
@@ -385,6 +393,45 @@ async fn counties_see_the_cases_they_host_or_report(app: TestApp) -> Result<Test
     app.get(Some(&jianghan), "/api/v1/cases/NONE")
         .await?
         .refused(404, "not_found")?;
+    // issue 12: nor can 江汉 probe 江岸's ids through the source-case field
+    // (it was 201 for A-1 and 422 for NONE): one answer for both
+    let mut probes = Vec::new();
+    for (n, source) in ["A-1", "NONE"].into_iter().enumerate() {
+        let mut body = case_json(
+            &format!("P-{n}"),
+            JIANGHAN,
+            JIANGHAN,
+            "2020-01-20",
+            "2020-01-22",
+        );
+        body["source_case_ids"] = json!([source]);
+        let a = app.post(Some(&jianghan), "/api/v1/cases", &body).await?;
+        a.refused(422, "invalid")?;
+        probes.push(
+            a.body["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .replace(source, "?"),
+        );
+        let contact = contact_json(&format!("PC-{n}"), JIANGHAN, source, "2020-01-20");
+        let a = app
+            .post(Some(&jianghan), "/api/v1/contacts", &contact)
+            .await?;
+        probes.push(format!(
+            "{} {} {} {}",
+            a.status,
+            a.code(),
+            a.field(),
+            a.body["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .replace(source, "?")
+        ));
+    }
+    ensure!(
+        probes[0] == probes[2] && probes[1] == probes[3],
+        "{probes:?}"
+    );
     // nor can it write to it
     app.post(
         Some(&jianghan),

@@ -402,10 +402,24 @@ async fn fixture(app: &TestApp) -> Result<(BTreeMap<&'static str, String>, Ids)>
     }
     let nation = tokens["m-nation"].clone();
     // whose sessions an administrator ends
-    s.add_user(sys, "m-bystander-in", "m-bystander-in", Role::Grid, VILLAGE, common::PASSWORD)
-        .await?;
-    s.add_user(sys, "m-bystander-out", "m-bystander-out", Role::County, OUTSIDE, common::PASSWORD)
-        .await?;
+    s.add_user(
+        sys,
+        "m-bystander-in",
+        "m-bystander-in",
+        Role::Grid,
+        VILLAGE,
+        common::PASSWORD,
+    )
+    .await?;
+    s.add_user(
+        sys,
+        "m-bystander-out",
+        "m-bystander-out",
+        Role::County,
+        OUTSIDE,
+        common::PASSWORD,
+    )
+    .await?;
     // a case living in the community, reported by 江汉区, admitted at the hospital;
     // one in 长沙, admitted there
     for (id, name, home, unit, hospital) in [

@@ -52,6 +52,7 @@ on_both_engines!(
     a_revision_keeps_the_old_version_and_an_erratum,
     open_data_suppresses_small_counts_below_the_provinces,
     only_the_command_levels_publish,
+    no_withheld_count_can_be_recovered_on_any_public_route,
 );
 
 /// The row of `code` in a release body.
@@ -258,7 +259,7 @@ async fn a_revision_keeps_the_old_version_and_an_erratum(app: TestApp) -> Result
     Ok(app)
 }
 
-/// A county figure of 3 is published as "<5" in the open data (CSV and
+/// A county figure of 3 is published as "x" in the open data (CSV and
 /// JSON) and in the release; a province's is published as it is.
 async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> Result<TestApp> {
     let wuhan = app.user("wuhan.cmd", Role::City, "420100").await?;
@@ -284,9 +285,42 @@ async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> 
         .await?;
     let r = release.ok(200)?;
     ensure!(r["text_zh"].is_null(), "no prose below the provinces: {r}");
-    ensure!(row(r, "420103")?["figures"]["new_confirmed"] == "<5", "{r}");
+
+    // the bulletin of a county: exact for the command whose jurisdiction
+    // covers it, refused to anyone else as for a code that does not exist
+    let county_bulletin = format!("/api/v1/bulletin?date={DAY}&region=420103");
+    let exact = app.get(Some(&wuhan), &county_bulletin).await?;
+    ensure!(
+        exact.ok(200)?["figures"]["new_confirmed"] == 3,
+        "{}",
+        exact.text
+    );
+    let public = app.get(None, &county_bulletin).await?;
+    public.refused(422, "invalid")?;
+    ensure!(
+        !public.text.contains("\"new_confirmed\""),
+        "{}",
+        public.text
+    );
+    let other = app.user("beijing.cmd", Role::City, "110100").await?;
+    app.get(Some(&other), &county_bulletin)
+        .await?
+        .refused(422, "invalid")?;
+    let missing = app
+        .get(None, &format!("/api/v1/bulletin?date={DAY}&region=429999"))
+        .await?;
+    missing.refused(422, "invalid")?;
+    ensure!(
+        missing.field() == public.field(),
+        "{} vs {}",
+        missing.text,
+        public.text
+    );
+    ensure!(row(r, "420103")?["figures"]["new_confirmed"] == "x", "{r}");
     ensure!(row(r, "420102")?["figures"]["new_confirmed"] == 12, "{r}");
-    ensure!(row(r, "420104")?["figures"]["new_confirmed"] == 0, "{r}");
+    // 15 − 12 − the zeros would give 3: the smallest sibling is withheld beside it
+    ensure!(row(r, "420104")?["figures"]["new_confirmed"] == "x", "{r}");
+    ensure!(row(r, "420105")?["figures"]["new_confirmed"] == 0, "{r}");
     ensure!(row(r, "420100")?["figures"]["new_confirmed"] == 15, "{r}");
 
     let csv = app
@@ -308,7 +342,7 @@ async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> 
         .ok_or_else(|| anyhow!("no 江汉区 line: {}", csv.text))?
         .split(',')
         .collect();
-    ensure!(jianghan[col] == "<5", "{}", csv.text);
+    ensure!(jianghan[col] == "x", "{}", csv.text);
     ensure!(
         !jianghan.contains(&"3"),
         "the number never appears: {jianghan:?}"
@@ -347,8 +381,8 @@ async fn open_data_suppresses_small_counts_below_the_provinces(app: TestApp) -> 
         .iter()
         .find(|r| r["region_code"] == "420103")
         .ok_or_else(|| anyhow!("no 420103: {}", json.text))?;
-    ensure!(jh["figures"]["new_confirmed"] == "<5", "{jh}");
-    ensure!(jh["figures"]["new_suspected"] == "<5", "{jh}");
+    ensure!(jh["figures"]["new_confirmed"] == "x", "{jh}");
+    ensure!(jh["figures"]["new_suspected"] == "x", "{jh}");
     ensure!(
         jh["release_region"] == "420100" && jh["version"] == 1,
         "{jh}"
@@ -433,5 +467,291 @@ async fn only_the_command_levels_publish(app: TestApp) -> Result<TestApp> {
             "{path} not in the OpenAPI document"
         );
     }
+    Ok(app)
+}
+
+/// Finding 5 of issue 12: cells withheld on one public route could be
+/// worked out on others (the bulletin of a city gave exact counts; a
+/// province minus its published cities recovered 676 of 13,613). A
+/// generated outbreak over every county of China for three days, the
+/// nation, every province and Hubei's cities published; then every public
+/// route is read as an attacker would (releases, open data at every level,
+/// the regions of the nation and of every province, the bulletin of every
+/// city anonymously), and every parent = Σ children relation is solved
+/// repeatedly for cells with one unknown (and groups whose unknowns must
+/// sum to zero). Nothing withheld may be recovered.
+async fn no_withheld_count_can_be_recovered_on_any_public_route(app: TestApp) -> Result<TestApp> {
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    use std::sync::Arc;
+
+    use fangkong_domain::form::epidemic_form;
+    use fangkong_domain::region::Level;
+    use fangkong_domain::report::Source;
+    use fangkong_service::reports::ImportRow;
+
+    let days: Vec<NaiveDate> = (23..=25)
+        .map(|d| NaiveDate::from_ymd_opt(2020, 1, d).unwrap_or_default())
+        .collect();
+    let nation = app.service.nation().await?;
+    let counties = app
+        .service
+        .store()
+        .regions_at_level(&nation.path, Level::County)
+        .await?;
+    let form = epidemic_form();
+    let mut seed: u64 = 20_200_123;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut rows = Vec::new();
+    for (i, c) in counties.iter().enumerate() {
+        let c = Arc::new(c.clone());
+        for &date in &days {
+            let mut small = |hot: bool| match next(if hot { 6 } else { 12 }) {
+                0 | 1 => 1 + next(4) as i64,
+                2 => 5 + next(30) as i64,
+                _ => 0,
+            };
+            let hot = c.code.as_str().starts_with("42");
+            let pairs = [
+                ("new_confirmed", small(hot)),
+                ("new_suspected", small(hot)),
+                ("new_severe", small(false)),
+                ("new_deaths", small(false)),
+                ("new_recovered", small(false)),
+                ("current_severe", small(false)),
+                ("current_suspected", small(hot)),
+                ("current_observation", small(hot) * 3),
+            ];
+            rows.push(ImportRow {
+                line: i as u64,
+                region: c.clone(),
+                date,
+                values: form.values_from_pairs(pairs)?,
+                filed_at: None,
+            });
+        }
+    }
+    app.service
+        .import_report_rows(&app.system, "epidemic", rows, Source::Import, "test")
+        .await?;
+    app.service
+        .publish_days(&app.system, &days, None, None)
+        .await?;
+    let hubei_cities = app.service.children("420000").await?;
+    for c in &hubei_cities {
+        app.service
+            .publish_days(&app.system, &days, Some(c.code.as_str()), None)
+            .await?;
+    }
+    let provinces = app.service.children("000000").await?;
+
+    // what the attacker knows: (day, field, region) → a number or withheld,
+    // and the groups parent = Σ children
+    type Key = (NaiveDate, String, String);
+    let mut cells: HashMap<Key, Option<i64>> = HashMap::new();
+    let mut groups: BTreeMap<(NaiveDate, String, String), BTreeSet<String>> = BTreeMap::new();
+    let note = |cells: &mut HashMap<Key, Option<i64>>, key: Key, v: &Value| -> Result<()> {
+        let now = match v {
+            Value::Number(n) => Some(n.as_i64().ok_or_else(|| anyhow!("{n}"))?),
+            Value::String(s) if s == "x" => None,
+            Value::Null => None,
+            other => return Err(anyhow!("unexpected figure {other}")),
+        };
+        match cells.get(&key) {
+            // published on one route, withheld on another: a recovery
+            Some(prev) if prev.is_some() != now.is_some() => {
+                return Err(anyhow!(
+                    "{key:?} is {prev:?} on one route, {now:?} on another"
+                ))
+            }
+            _ => {
+                cells.insert(key, now);
+            }
+        }
+        Ok(())
+    };
+    let mut routes = 0;
+    for &date in &days {
+        // the releases: the nation, every province, Hubei's cities
+        let mut released = vec!["000000".to_owned()];
+        released.extend(provinces.iter().map(|p| p.code.to_string()));
+        released.extend(hubei_cities.iter().map(|c| c.code.to_string()));
+        for code in &released {
+            let r = app
+                .get(
+                    None,
+                    &format!("/api/v1/public/releases?date={date}&region={code}"),
+                )
+                .await?;
+            let r = r.ok(200)?.clone();
+            routes += 1;
+            let rows = r["rows"].as_array().cloned().unwrap_or_default();
+            for row in &rows {
+                let region = row["code"].as_str().unwrap_or("").to_owned();
+                for (field, v) in row["figures"].as_object().cloned().unwrap_or_default() {
+                    note(&mut cells, (date, field.clone(), region.clone()), &v)?;
+                    if region != *code {
+                        groups
+                            .entry((date, field, code.clone()))
+                            .or_default()
+                            .insert(region.clone());
+                    }
+                }
+            }
+        }
+        // the live regions of the nation and of every province
+        let mut parents = vec!["000000".to_owned()];
+        parents.extend(provinces.iter().map(|p| p.code.to_string()));
+        for code in &parents {
+            let r = app
+                .get(
+                    None,
+                    &format!("/api/v1/public/regions?region={code}&date={date}"),
+                )
+                .await?;
+            let r = r.ok(200)?.clone();
+            routes += 1;
+            for row in r["regions"].as_array().cloned().unwrap_or_default() {
+                let region = row["code"].as_str().unwrap_or("").to_owned();
+                for field in [
+                    "new_confirmed",
+                    "new14",
+                    "cum_confirmed",
+                    "cum_deaths",
+                    "cum_recovered",
+                ] {
+                    note(
+                        &mut cells,
+                        (date, field.to_owned(), region.clone()),
+                        &row[field],
+                    )?;
+                    groups
+                        .entry((date, field.to_owned(), code.clone()))
+                        .or_default()
+                        .insert(region.clone());
+                }
+            }
+        }
+        // the bulletin of a city is not public: the same refusal as for no city
+        for c in hubei_cities.iter().chain([&nation]) {
+            let code = if c.code.as_str() == "000000" {
+                "429999"
+            } else {
+                c.code.as_str()
+            };
+            app.get(None, &format!("/api/v1/bulletin?date={date}&region={code}"))
+                .await?
+                .refused(422, "invalid")?;
+            routes += 1;
+        }
+    }
+    // open data at every level, all three days at once
+    for level in ["nation", "province", "city", "county"] {
+        let r = app
+            .get(
+                None,
+                &format!(
+                    "/api/v1/public/open-data.json?from={}&to={}&level={level}",
+                    days[0], days[2]
+                ),
+            )
+            .await?;
+        let r = r.ok(200)?.clone();
+        routes += 1;
+        for row in r["rows"].as_array().cloned().unwrap_or_default() {
+            let date: NaiveDate = row["date"].as_str().unwrap_or("").parse()?;
+            let region = row["region_code"].as_str().unwrap_or("").to_owned();
+            let parent = row["release_region"].as_str().unwrap_or("").to_owned();
+            for (field, v) in row["figures"].as_object().cloned().unwrap_or_default() {
+                note(&mut cells, (date, field.clone(), region.clone()), &v)?;
+                if parent != region {
+                    groups
+                        .entry((date, field, parent.clone()))
+                        .or_default()
+                        .insert(region.clone());
+                }
+            }
+        }
+    }
+
+    // the attack: solve every group with one unknown, again and again
+    let withheld: Vec<Key> = cells
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut known: HashMap<Key, i64> = cells
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| (k.clone(), v)))
+        .collect();
+    let mut recovered = Vec::new();
+    loop {
+        let mut progress = false;
+        for ((date, field, parent), kids) in &groups {
+            let pk = (*date, field.clone(), parent.clone());
+            let kid_keys: Vec<Key> = kids
+                .iter()
+                .map(|k| (*date, field.clone(), k.clone()))
+                .collect();
+            let unknown: Vec<&Key> = std::iter::once(&pk)
+                .chain(&kid_keys)
+                .filter(|k| !known.contains_key(*k))
+                .collect();
+            let kids_known: i64 = kid_keys.iter().filter_map(|k| known.get(k)).sum();
+            match (unknown.len(), known.get(&pk)) {
+                (1, None) => {
+                    known.insert(pk.clone(), kids_known);
+                    recovered.push(pk.clone());
+                    progress = true;
+                }
+                (1, Some(p)) => {
+                    let k = unknown[0].clone();
+                    known.insert(k.clone(), p - kids_known);
+                    recovered.push(k);
+                    progress = true;
+                }
+                // the unknown children must sum to zero: each is zero
+                (n, Some(p)) if n > 1 && *p == kids_known => {
+                    for k in unknown.into_iter().cloned().collect::<Vec<_>>() {
+                        known.insert(k.clone(), 0);
+                        recovered.push(k);
+                    }
+                    progress = true;
+                }
+                _ => {}
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    // only what a route withheld counts (a figure no route sends, such as
+    // the nation's new14, is worked out but was never hidden)
+    recovered.retain(|k| matches!(cells.get(k), Some(None)));
+    eprintln!(
+        "disclosure attack ({}): {} public answers read, {} cells, {} withheld tried, {} recovered, {} groups",
+        app.service.engine(),
+        routes,
+        cells.len(),
+        withheld.len(),
+        recovered.len(),
+        groups.len()
+    );
+    ensure!(
+        withheld.len() > 1_000,
+        "too few withheld cells to try: {}",
+        withheld.len()
+    );
+    ensure!(
+        recovered.is_empty(),
+        "{} of {} withheld cells recovered, e.g. {:?}",
+        recovered.len(),
+        withheld.len(),
+        &recovered[..recovered.len().min(5)]
+    );
     Ok(app)
 }

@@ -1,4 +1,14 @@
 //! The daily bulletin (R10), from the same roll-up the command sees.
+//!
+//! **Who sees which bulletin.** Anyone reads the bulletin of the nation and
+//! of a province, exact (their counts are never withheld). Below the
+//! provinces a bulletin's exact figures would give away the small counts
+//! the open data withholds, and its prose cannot carry a withheld marker:
+//! there [`Service::public_bulletin`] answers only a signed-in caller whose
+//! jurisdiction covers the region (the command sees its own figures
+//! exactly), and everyone else gets the same refusal, whether the region
+//! exists or not. The public reads small areas in the open data, withheld
+//! by the rule of `fangkong_domain::disclosure`.
 
 use chrono::NaiveDate;
 
@@ -6,9 +16,43 @@ use fangkong_domain::bulletin::BulletinFigures;
 use fangkong_domain::form::epidemic_form;
 use fangkong_domain::region::Level;
 
-use crate::{Result, Service, ServiceError};
+use crate::publications::is_small_area;
+use crate::{Principal, Result, Service, ServiceError};
 
 impl Service {
+    /// The bulletin as the public routes answer it (see the module docs):
+    /// the nation and the provinces for anyone, a smaller region only for a
+    /// caller whose jurisdiction covers it.
+    pub async fn public_bulletin(
+        &self,
+        who: Option<&Principal>,
+        region_code: Option<&str>,
+        date: NaiveDate,
+    ) -> Result<BulletinFigures> {
+        if let Some(code) = region_code {
+            let refused = || {
+                fangkong_domain::FieldError::new(
+                    "region",
+                    format!(
+                        "the public bulletin covers the nation and the provinces; {code} is not \
+                         one (below the provinces see the open data, or sign in with a \
+                         jurisdiction that covers it)"
+                    ),
+                )
+            };
+            let region = match self.region(code).await {
+                Ok(r) => r,
+                // an unknown code answers as a known one outside the caller's reach
+                Err(ServiceError::NotFound(_)) => return Err(refused().into()),
+                Err(e) => return Err(e),
+            };
+            if is_small_area(region.level) && !who.is_some_and(|w| w.covers(&region)) {
+                return Err(refused().into());
+            }
+        }
+        self.bulletin(region_code, date).await
+    }
+
     /// The bulletin of `region` (the nation when `None`) for `date`. Public:
     /// aggregate counts only, no jurisdiction check.
     pub async fn bulletin(

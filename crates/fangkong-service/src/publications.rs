@@ -21,27 +21,31 @@
 //!   By default (no region given) a national user publishes the nation and
 //!   every province; anyone else publishes their home region.
 //!
-//! **Small-area suppression.** In every public output of a release (the
-//! release itself, its earlier versions, the errata and the open data),
-//! a count from 1 to 4 of a region below the province level (a city, a
-//! county, or anything smaller) is replaced by the marker `"<5"`
-//! ([`SUPPRESSED`]); the number is never sent. Zero is published as zero,
-//! and counts of the nation and the provinces are published as they are.
-//! An erratum of a small area shows each of its old and new values under
-//! the same rule. (Primary suppression only: a suppressed count can be
-//! narrowed down from a parent's total and its other children. At county
-//! level and above, the counts are aggregates of cases, never people.)
+//! **Small-area suppression** ([`fangkong_domain::disclosure`]). In every
+//! public output of a release (the release itself, its earlier versions,
+//! the errata and the open data), a count from 1 to 4 of a region below
+//! the province level (a city, a county, or anything smaller) is withheld,
+//! and so are the other counts that would let it be worked out: a parent
+//! minus its published children, a withheld parent from its children
+//! (*complementary suppression*, per field and day, over the tree of the
+//! day's latest releases; see [`Disclosure`]). A withheld count is sent as
+//! the marker [`SUPPRESSED`], the same for both kinds; the number is never
+//! sent. Counts of the nation and the provinces are published as they are.
+//! An erratum shows an old or new value withheld when it is a small count
+//! or withheld in the day's latest release. (Not covered: differences
+//! between days, e.g. a cumulative count today minus yesterday's.)
 //!
 //! No personal data is ever part of a release: only aggregate counts of
 //! the daily epidemic report, with region codes and names.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use chrono::{Duration, NaiveDate};
 use serde_json::{json, Value};
 
 use fangkong_domain::bulletin::BulletinFigures;
+use fangkong_domain::disclosure::{self, Cell};
 use fangkong_domain::form::{epidemic_form, Form, Values};
 use fangkong_domain::region::{Level, Region, RegionCode};
 use fangkong_domain::report::now_millis;
@@ -56,9 +60,10 @@ use crate::reports::epoch;
 use crate::{Principal, Result, Service, ServiceError};
 
 /// Counts from 1 to this minus one are withheld for small areas.
-pub const SUPPRESS_BELOW: i64 = 5;
-/// What is published instead of a withheld count.
-pub const SUPPRESSED: &str = "<5";
+pub const SUPPRESS_BELOW: i64 = disclosure::SUPPRESS_BELOW;
+/// What is published instead of a withheld count: a small count, or one
+/// withheld so that a small count cannot be worked out.
+pub const SUPPRESSED: &str = "x";
 /// The longest reason accepted, in characters.
 pub const MAX_REASON_CHARS: usize = 1000;
 /// The most days one open-data download covers.
@@ -73,7 +78,8 @@ pub fn is_small_area(level: Level) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublicCount {
     Count(i64),
-    /// A count from 1 to 4 in a small area; published as [`SUPPRESSED`].
+    /// A count from 1 to 4 in a small area, or one withheld beside it;
+    /// published as [`SUPPRESSED`].
     Suppressed,
 }
 
@@ -104,12 +110,128 @@ impl fmt::Display for PublicCount {
     }
 }
 
-/// A release row's figures as the public sees them, in the order of [`RELEASE_FIELDS`].
+/// A release row's figures as the public sees them, in the order of
+/// [`RELEASE_FIELDS`], with primary suppression only: see
+/// [`Disclosure::figures`] for what is published.
 pub fn public_figures(row: &ReleaseRow) -> Vec<(&'static str, PublicCount)> {
     row.figures
         .named()
         .map(|(f, n)| (f, PublicCount::of(row.level, n)))
         .collect()
+}
+
+/// Which published counts are withheld, for the days it was read for: the
+/// rule of [`fangkong_domain::disclosure`] applied per field and day to the
+/// tree of the day's latest releases (each region's latest published
+/// figures, under the region whose release lists it as a child).
+#[derive(Debug, Default, Clone)]
+pub struct Disclosure {
+    withheld: HashSet<(NaiveDate, RegionCode, usize)>,
+    /// The regions and days the rule saw: others get primary suppression only.
+    seen: HashSet<(NaiveDate, RegionCode)>,
+}
+
+impl Disclosure {
+    /// Whether field `field` (an index into [`RELEASE_FIELDS`]) of `region` is withheld on `date`.
+    pub fn is_withheld(&self, date: NaiveDate, region: &RegionCode, field: usize) -> bool {
+        self.withheld.contains(&(date, region.clone(), field))
+    }
+
+    /// How many counts are withheld.
+    pub fn len(&self) -> usize {
+        self.withheld.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.withheld.is_empty()
+    }
+
+    /// One count as published.
+    pub fn count(
+        &self,
+        date: NaiveDate,
+        region: &RegionCode,
+        level: Level,
+        field: usize,
+        n: i64,
+    ) -> PublicCount {
+        if self.is_withheld(date, region, field) {
+            PublicCount::Suppressed
+        } else if self.seen.contains(&(date, region.clone())) {
+            // the rule publishes it (the only child of a province is the province's count)
+            PublicCount::Count(n)
+        } else {
+            PublicCount::of(level, n)
+        }
+    }
+
+    /// A release row's figures as the public sees them, in the order of [`RELEASE_FIELDS`].
+    pub fn figures(&self, date: NaiveDate, row: &ReleaseRow) -> Vec<(&'static str, PublicCount)> {
+        row.figures
+            .named()
+            .enumerate()
+            .map(|(i, (f, n))| (f, self.count(date, &row.region, row.level, i, n)))
+            .collect()
+    }
+
+    /// Add the rule's answer for one release on its own (the released
+    /// region and its children): for an earlier version, whose figures are
+    /// not the day's latest, beside what the day's latest withhold.
+    pub fn add_release(&mut self, release: &Release) {
+        let date = release.head.date;
+        let rows = &release.rows;
+        let fresh: Vec<bool> = rows
+            .iter()
+            .map(|r| !self.seen.contains(&(date, r.region.clone())))
+            .collect();
+        for field in 0..RELEASE_FIELDS.len() {
+            let cells: Vec<Cell> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Cell {
+                    parent: (i > 0).then_some(0),
+                    value: r.figures.0[field],
+                    small: is_small_area(r.level),
+                })
+                .collect();
+            for (i, w) in disclosure::withhold(&cells).into_iter().enumerate() {
+                // a row the day's tree did not see keeps its own primary suppression
+                let primary = fresh[i]
+                    && PublicCount::of(rows[i].level, cells[i].value)
+                        .count()
+                        .is_none();
+                if w || primary {
+                    self.withheld.insert((date, rows[i].region.clone(), field));
+                }
+            }
+        }
+        for r in rows {
+            self.seen.insert((date, r.region.clone()));
+        }
+    }
+
+    /// The rule over a tree of one day's rows: `rows` with the index of each one's parent.
+    fn add_tree(&mut self, date: NaiveDate, rows: &[(&ReleaseRow, Option<usize>)]) {
+        for field in 0..RELEASE_FIELDS.len() {
+            let cells: Vec<Cell> = rows
+                .iter()
+                .map(|(r, parent)| Cell {
+                    parent: *parent,
+                    value: r.figures.0[field],
+                    small: is_small_area(r.level),
+                })
+                .collect();
+            for (i, w) in disclosure::withhold(&cells).into_iter().enumerate() {
+                if w {
+                    self.withheld
+                        .insert((date, rows[i].0.region.clone(), field));
+                }
+            }
+        }
+        for (r, _) in rows {
+            self.seen.insert((date, r.region.clone()));
+        }
+    }
 }
 
 /// What one publication of one release did.
@@ -516,16 +638,23 @@ impl Service {
             .await?;
         let own = Series::new(form, own)?;
         let mut children = Vec::new();
-        if let Some(level) = region.level.child() {
+        if region.level.child().is_some() {
             let mut kids = self.store.children(&region.code).await?;
             kids.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+            // children at every level they sit at: the prefecture cities
+            // without counties are county-level units under their province
+            let mut levels: Vec<Level> = kids.iter().map(|k| k.level).collect();
+            levels.sort();
+            levels.dedup();
             let mut by_region: HashMap<RegionCode, Vec<DayFigure>> = HashMap::new();
-            for (code, f) in self
-                .store
-                .level_figures(&form.name, &region.path, level, epoch(), to)
-                .await?
-            {
-                by_region.entry(code).or_default().push(f);
+            for level in levels {
+                for (code, f) in self
+                    .store
+                    .level_figures(&form.name, &region.path, level, epoch(), to)
+                    .await?
+                {
+                    by_region.entry(code).or_default().push(f);
+                }
             }
             for kid in kids {
                 let mut figures = by_region.remove(&kid.code).unwrap_or_default();
@@ -634,6 +763,51 @@ impl Service {
         Ok(out)
     }
 
+    /// What the public routes withhold for days in `[from, to]` (see
+    /// [`Disclosure`]): the day's latest releases of every region, as one tree.
+    pub async fn disclosure(&self, from: NaiveDate, to: NaiveDate) -> Result<Disclosure> {
+        check_range(from, to, Some(MAX_OPEN_DATA_DAYS))?;
+        // each region's latest figures of the day, and its parent (the
+        // region whose release lists it as a child)
+        let mut days: BTreeMap<NaiveDate, HashMap<RegionCode, (ReleasedRow, Option<RegionCode>)>> =
+            BTreeMap::new();
+        for level in Level::ALL {
+            for r in self.store.released_rows(level, from, to).await? {
+                let day = days.entry(r.date).or_default();
+                let parent = (r.release_region != r.row.region).then(|| r.release_region.clone());
+                match day.get_mut(&r.row.region) {
+                    // ordered by publication: the later figures count
+                    Some((prev, p)) => {
+                        if parent.is_some() {
+                            *p = parent;
+                        }
+                        *prev = r;
+                    }
+                    None => {
+                        day.insert(r.row.region.clone(), (r, parent));
+                    }
+                }
+            }
+        }
+        let mut out = Disclosure::default();
+        for (date, day) in days {
+            let mut entries: Vec<(&RegionCode, &(ReleasedRow, Option<RegionCode>))> =
+                day.iter().collect();
+            entries.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            let index: HashMap<&RegionCode, usize> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, (c, _))| (*c, i))
+                .collect();
+            let rows: Vec<(&ReleaseRow, Option<usize>)> = entries
+                .iter()
+                .map(|(_, (r, p))| (&r.row, p.as_ref().and_then(|p| index.get(p).copied())))
+                .collect();
+            out.add_tree(date, &rows);
+        }
+        Ok(out)
+    }
+
     /// A region for the public routes (the nation when `None`).
     async fn public_region(&self, region: Option<&str>) -> Result<Region> {
         match region.map(str::trim).filter(|r| !r.is_empty()) {
@@ -695,7 +869,7 @@ mod tests {
     #[test]
     fn small_counts_of_small_areas_are_withheld() {
         assert_eq!(PublicCount::of(Level::County, 3), PublicCount::Suppressed);
-        assert_eq!(PublicCount::of(Level::City, 4).to_string(), "<5");
+        assert_eq!(PublicCount::of(Level::City, 4).to_string(), "x");
         assert_eq!(PublicCount::of(Level::County, 0), PublicCount::Count(0));
         assert_eq!(PublicCount::of(Level::County, 5), PublicCount::Count(5));
         assert_eq!(PublicCount::of(Level::Province, 3), PublicCount::Count(3));

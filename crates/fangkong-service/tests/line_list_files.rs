@@ -160,7 +160,8 @@ async fn a_bad_file_reports_every_bad_row_and_writes_nothing() {
          B7,420102,male,40,2020-01-10,2020-01-14,suspected,,,recovered,2020-01-20,,,,,,,\n\
          B8,420102,male,200,2020-01-10,2020-01-14,suspected,,,,,,,,,,,\n\
          B9,420102,male,40,2020-01-10,2020-01-14,suspected,,,death,,,,,,,,\n\
-         B10,420102,male,40,2020-01-10,2020-01-14,suspected,,,,,,,,12345,,,\n"
+         B10,420102,male,40,2020-01-10,2020-01-14,suspected,,,,,,,,12345,,,\n\
+         13812345678,420102,male,40,2020-01-10,2020-01-14,suspected,,,,,,,,,,,\n"
     );
     for db in engines().await {
         let sys = db.system().await;
@@ -175,6 +176,8 @@ async fn a_bad_file_reports_every_bad_row_and_writes_nothing() {
             (9, "age"),
             (10, "outcome_date"),
             (11, "id_number"),
+            // issue 12: a phone number as a case id
+            (12, "case_id"),
         ]
         .iter()
         .map(|(l, c)| (*l, (*c).to_owned()))
@@ -185,7 +188,7 @@ async fn a_bad_file_reports_every_bad_row_and_writes_nothing() {
         // with skip_bad the good row goes in and the bad ones come back
         let summary = import_cases(&db, &sys, &csv, true).await.unwrap();
         assert_eq!(summary.imported, 1);
-        assert_eq!(summary.bad.len(), 9);
+        assert_eq!(summary.bad.len(), 10);
         assert_eq!(summary.bad[0].1[0], "B2", "the row as in the file");
         assert!(stored(&db, "B1").await.is_some());
     }
@@ -353,9 +356,10 @@ async fn the_deidentified_export_has_no_personal_data_and_ages_in_bands() {
         let mut out = Vec::new();
         let n = db
             .service
-            .export_cases_deidentified(&sys, Some("420000"), &mut out)
+            .export_cases_deidentified(&sys, Some("420000"), 1, &mut out)
             .await
-            .unwrap();
+            .unwrap()
+            .written;
         let text = String::from_utf8(out).unwrap();
         assert_eq!(n, 5, "{}: {text}", db.engine);
         for secret in [
@@ -385,9 +389,10 @@ async fn the_deidentified_export_has_no_personal_data_and_ages_in_bands() {
         let mut out = Vec::new();
         let n = db
             .service
-            .export_cases_deidentified(&jiangan, None, &mut out)
+            .export_cases_deidentified(&jiangan, None, 1, &mut out)
             .await
-            .unwrap();
+            .unwrap()
+            .written;
         assert_eq!(n, 4, "A1, A3 and A5 reported, A4 living in 420102");
     }
 }
@@ -571,5 +576,72 @@ async fn a_bulk_case_import_stores_what_a_row_by_row_one_does() {
             people.push(ids);
         }
         assert_eq!(people[0], people[1], "{engine}");
+    }
+}
+
+/// Issue 12, finding 5: the de-identified export kept village codes and
+/// exact dates, and 119 of the demo's 131 rows were unique on region, sex,
+/// age band and onset. Now every quasi-identifier combination of the demo's
+/// export (home region, reporting unit, sex, age band, every date) is
+/// shared by at least k = 5 rows.
+#[tokio::test]
+async fn the_demo_line_list_exports_k_anonymous() {
+    for db in engines().await {
+        let s = &db.service;
+        let sys = db.system().await;
+        s.import_demo_province(&sys).await.unwrap();
+        let first = s.today() - chrono::Duration::days(27);
+        let made = s
+            .generate_demo_line_list(&sys, "420103", "420100", first, None)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let summary = s
+            .export_cases_deidentified(&sys, Some("420000"), 5, &mut out)
+            .await
+            .unwrap();
+        let mut r = csv::Reader::from_reader(&out[..]);
+        let header = r.headers().unwrap().clone();
+        let qi: Vec<usize> = [
+            "region_code",
+            "reporting_unit",
+            "sex",
+            "age_band",
+            "onset_date",
+            "first_visit_date",
+            "report_date",
+            "confirmation_date",
+            "exclusion_date",
+            "severity_date",
+            "admission_date",
+            "outcome_date",
+        ]
+        .iter()
+        .map(|c| header.iter().position(|h| h == *c).unwrap())
+        .collect();
+        let mut groups: std::collections::HashMap<Vec<String>, usize> = Default::default();
+        let mut rows = 0;
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            *groups
+                .entry(qi.iter().map(|&i| rec[i].to_owned()).collect())
+                .or_default() += 1;
+            rows += 1;
+        }
+        let smallest = groups.values().copied().min().unwrap_or(0);
+        eprintln!(
+            "{}: {} demo cases; {}; {} groups, the smallest of {smallest}",
+            db.engine,
+            made.cases,
+            summary.note(),
+            groups.len()
+        );
+        assert_eq!(rows as u64, summary.written);
+        assert_eq!(summary.written + summary.withheld, made.cases as u64);
+        assert!(summary.written * 10 >= made.cases as u64 * 9, "{summary:?}");
+        assert!(
+            smallest >= 5 && summary.k_reached == smallest,
+            "{summary:?}"
+        );
     }
 }

@@ -1380,6 +1380,7 @@ async fn sessions_end_and_failed_logins_are_counted() {
             region: code("420103"),
             password_hash: "old".to_owned(),
             created_at: at(1, 0),
+            site: None,
         };
         tx.insert_user(&user).await.expect("user");
         let twin = NewUser {

@@ -168,7 +168,7 @@ export default {
   'common.no': 'no',
   'common.retry': 'Retry',
   'common.no_data': 'No data',
-  'common.suppressed': '<5',
+  'common.suppressed': 'x',
   'common.network': 'The network connection failed',
   'common.list_sep': ', ',
   'common.not_found': 'No such page',

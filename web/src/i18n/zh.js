@@ -167,7 +167,7 @@ export default {
   'common.no': '否',
   'common.retry': '重试',
   'common.no_data': '暂无数据',
-  'common.suppressed': '<5',
+  'common.suppressed': 'x',
   'common.network': '网络连接失败',
   'common.list_sep': '，',
   'common.not_found': '页面不存在',

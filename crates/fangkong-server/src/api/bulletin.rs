@@ -1,5 +1,7 @@
 //! The daily bulletin (R10), in the national health commission's form, in
-//! Chinese or English. Public: aggregate counts only.
+//! Chinese or English. Public: aggregate counts only, for the nation and the
+//! provinces; below them only for a signed-in caller whose jurisdiction
+//! covers the region (see `fangkong_service::bulletin`).
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -27,7 +29,9 @@ pub fn router() -> Router<AppState> {
 pub struct BulletinQuery {
     /// The day, `YYYY-MM-DD` (default: today).
     pub date: Option<String>,
-    /// The region (default: the nation).
+    /// The region (default: the nation). Below the provinces only with a
+    /// bearer token whose jurisdiction covers it; otherwise 422, the same
+    /// answer as for an unknown code.
     pub region: Option<String>,
     /// `zh` (default) or `en`.
     pub lang: Option<String>,
@@ -118,8 +122,8 @@ fn wants_text(format: Option<&str>, headers: &HeaderMap) -> ApiResult<bool> {
     params(BulletinQuery),
     responses(
         (status = 200, description = "the bulletin (or its text alone, as text/plain)", body = BulletinBody),
-        (status = 404, description = "no such region", body = ErrorBody),
-        (status = 422, description = "invalid parameter (a future date, an unknown language)", body = ErrorBody),
+        (status = 401, description = "a token was sent but is not a live session", body = ErrorBody),
+        (status = 422, description = "invalid parameter (a future date, an unknown language; a region below the provinces outside the caller's jurisdiction, or no such region)", body = ErrorBody),
     )
 )]
 pub async fn bulletin(
@@ -136,7 +140,8 @@ pub async fn bulletin(
     };
     let text_only = wants_text(q.format.as_deref(), &headers)?;
     let region = q.region.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    let figures = service.bulletin(region, date).await?;
+    let who = crate::auth::caller(&headers, &state).await?;
+    let figures = service.public_bulletin(who.as_ref(), region, date).await?;
     let text = figures.render(lang);
     if text_only {
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());

@@ -11,9 +11,10 @@
 //! - `GET /api/v1/public/open-data.csv` and `.json?from=&to=&level=`.
 //!
 //! Public answers hold aggregate counts only, no personal data (not even
-//! the publisher's username), and a count from 1 to 4 of a region below
-//! the provinces is sent as `"<5"`
-//! (see [`fangkong_service::publications`]).
+//! the publisher's username); a count from 1 to 4 of a region below the
+//! provinces, and every count withheld so that none can be worked out from
+//! its parent and siblings, is sent as `"x"`
+//! (see [`fangkong_service::publications::Disclosure`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,7 +33,7 @@ use fangkong_domain::bulletin::Lang;
 use fangkong_domain::region::Level;
 use fangkong_service::import::parse_date;
 use fangkong_service::publications::{
-    public_figures, release_bulletin, PublicCount, PublishOutcome, SUPPRESSED, SUPPRESS_BELOW,
+    release_bulletin, Disclosure, PublicCount, PublishOutcome, SUPPRESSED, SUPPRESS_BELOW,
 };
 use fangkong_store::{Erratum, Release, ReleaseHead, ReleaseRow, RELEASE_FIELDS};
 
@@ -84,7 +85,8 @@ pub struct ErratumBody {
     pub release_region: String,
     /// One of the release's fields (`new_confirmed`, `cum_deaths`, …).
     pub field: String,
-    /// The value before (a number, or `"<5"` for a small count of a small area).
+    /// The value before (a number, or `"x"` when withheld: a small count of a
+    /// small area, or withheld in the day's latest release).
     #[schema(value_type = Object)]
     pub old_value: Value,
     #[schema(value_type = Object)]
@@ -102,16 +104,27 @@ fn public_value(c: PublicCount) -> Value {
     }
 }
 
-impl From<&Erratum> for ErratumBody {
-    fn from(e: &Erratum) -> Self {
+impl ErratumBody {
+    /// An erratum as the public sees it: a value is withheld when it is a
+    /// small count, or when the day's latest releases withhold the figure.
+    fn public(e: &Erratum, withheld: &Disclosure) -> Self {
+        let field = RELEASE_FIELDS.iter().position(|f| *f == e.field);
+        let hidden = field.is_some_and(|i| withheld.is_withheld(e.date, &e.region, i));
+        let value = |n: i64| {
+            if hidden {
+                public_value(PublicCount::Suppressed)
+            } else {
+                public_value(PublicCount::of(e.level, n))
+            }
+        };
         ErratumBody {
             date: e.date,
             region_code: e.region.to_string(),
             level: e.level.name().to_owned(),
             release_region: e.release_region.to_string(),
             field: e.field.clone(),
-            old_value: public_value(PublicCount::of(e.level, e.old_value)),
-            new_value: public_value(PublicCount::of(e.level, e.new_value)),
+            old_value: value(e.old_value),
+            new_value: value(e.new_value),
             version: e.version,
             published_at: e.published_at,
             reason: e.reason.clone(),
@@ -182,6 +195,7 @@ pub async fn publish(
         .service
         .publish(&who, date, req.region.as_deref(), req.reason.as_deref())
         .await?;
+    let withheld = state.service.disclosure(date, date).await?;
     let publications: Vec<PublicationBody> = outcomes
         .iter()
         .map(|o| {
@@ -194,9 +208,10 @@ pub async fn publish(
                 published_at: h.published_at,
                 reason: h.reason.clone(),
                 errata: match o {
-                    PublishOutcome::Revised { errata, .. } => {
-                        errata.iter().map(ErratumBody::from).collect()
-                    }
+                    PublishOutcome::Revised { errata, .. } => errata
+                        .iter()
+                        .map(|e| ErratumBody::public(e, &withheld))
+                        .collect(),
                     _ => Vec::new(),
                 },
                 href: version_href(h),
@@ -234,18 +249,20 @@ pub struct ReleaseRowBody {
     pub level: String,
     /// Whether anything was filed in the region that day.
     pub reported: bool,
-    /// Each figure: a number, or `"<5"` for a count from 1 to 4 below the provinces.
+    /// Each figure: a number, or `"x"` when withheld (a count from 1 to 4
+    /// below the provinces, or one that would reveal such a count).
     #[schema(value_type = BTreeMap<String, Object>)]
     pub figures: BTreeMap<String, Value>,
 }
 
-fn row_body(r: &ReleaseRow) -> ReleaseRowBody {
+fn row_body(date: NaiveDate, r: &ReleaseRow, withheld: &Disclosure) -> ReleaseRowBody {
     ReleaseRowBody {
         code: r.region.to_string(),
         name: r.name.clone(),
         level: r.level.name().to_owned(),
         reported: r.reported,
-        figures: public_figures(r)
+        figures: withheld
+            .figures(date, r)
             .into_iter()
             .map(|(k, c)| (k.to_owned(), public_value(c)))
             .collect(),
@@ -287,7 +304,8 @@ pub struct ReleaseBody {
     pub reason: Option<String>,
     /// How many child regions had figures for the day.
     pub units_reporting: u32,
-    /// Counts from 1 to this minus one are sent as `"<5"` below the provinces.
+    /// Counts from 1 to this minus one are withheld below the provinces
+    /// (sent as `"x"`, like the counts withheld beside them).
     pub suppress_below: i64,
     /// The bulletin's text of this version, in Chinese and English (the
     /// nation and the provinces only; null below them).
@@ -311,13 +329,18 @@ async fn release_body(state: &AppState, release: Release) -> ApiResult<ReleaseBo
     let code = h.region.to_string();
     let versions = service.release_versions(h.date, Some(&code)).await?;
     let latest_version = versions.last().map_or(h.version, |v| v.version);
+    // the day's latest releases as one tree; an earlier version by itself too
+    let mut withheld = service.disclosure(h.date, h.date).await?;
+    if h.version != latest_version {
+        withheld.add_release(&release);
+    }
     let errata = if h.version > 1 {
         service
             .errata(h.date, h.date, 10_000)
             .await?
             .iter()
             .filter(|e| e.release_region == h.region && e.version == h.version)
-            .map(ErratumBody::from)
+            .map(|e| ErratumBody::public(e, &withheld))
             .collect()
     } else {
         Vec::new()
@@ -346,7 +369,11 @@ async fn release_body(state: &AppState, release: Release) -> ApiResult<ReleaseBo
         text_zh: bulletin.as_ref().map(|b| b.render(Lang::Zh)),
         text_en: bulletin.as_ref().map(|b| b.render(Lang::En)),
         bulletin: bulletin.as_ref().map(BulletinFiguresBody::from),
-        rows: release.rows.iter().map(row_body).collect(),
+        rows: release
+            .rows
+            .iter()
+            .map(|r| row_body(h.date, r, &withheld))
+            .collect(),
         versions: versions.iter().map(version_ref).collect(),
         errata,
         href: version_href(h),
@@ -466,10 +493,20 @@ pub async fn errata(
     let from = date_param("from", q.from.as_deref(), to - Duration::days(89))?;
     let limit = limit_param("limit", q.limit, 1000, 10_000)?;
     let errata = state.service.errata(from, to, limit).await?;
+    let withheld = match (
+        errata.iter().map(|e| e.date).min(),
+        errata.iter().map(|e| e.date).max(),
+    ) {
+        (Some(a), Some(b)) => state.service.disclosure(a, b).await?,
+        _ => Disclosure::default(),
+    };
     Ok(Json(ErrataBody {
         from,
         to,
-        errata: errata.iter().map(ErratumBody::from).collect(),
+        errata: errata
+            .iter()
+            .map(|e| ErratumBody::public(e, &withheld))
+            .collect(),
     }))
 }
 
@@ -506,9 +543,10 @@ pub struct OpenDataBody {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub level: String,
-    /// Counts from 1 to this minus one are sent as `suppressed` below the provinces.
+    /// Counts from 1 to this minus one are sent as `suppressed` below the
+    /// provinces, and so is every count withheld beside them.
     pub suppress_below: i64,
-    #[schema(example = "<5")]
+    #[schema(example = "x")]
     pub suppressed: String,
     /// The figures of each row, in order.
     pub fields: Vec<String>,
@@ -533,6 +571,7 @@ async fn open_data(state: &AppState, q: &OpenDataQuery) -> ApiResult<OpenDataBod
             })?,
     };
     let rows = state.service.open_data(level, from, to).await?;
+    let withheld = state.service.disclosure(from, to).await?;
     Ok(OpenDataBody {
         from,
         to,
@@ -550,7 +589,7 @@ async fn open_data(state: &AppState, q: &OpenDataQuery) -> ApiResult<OpenDataBod
                 release_region: r.release_region.to_string(),
                 version: r.version,
                 published_at: r.published_at,
-                figures: row_body(&r.row).figures,
+                figures: row_body(r.date, &r.row, &withheld).figures,
             })
             .collect(),
     })
@@ -656,7 +695,7 @@ mod tests {
     fn suppressed_counts_are_a_marker_never_the_number() {
         assert_eq!(
             public_value(PublicCount::of(Level::County, 3)),
-            Value::from("<5")
+            Value::from("x")
         );
         assert_eq!(
             public_value(PublicCount::of(Level::Province, 3)),

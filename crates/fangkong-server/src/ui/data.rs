@@ -8,7 +8,9 @@
 //! - `GET /api/v1/public/series` and `GET /api/v1/public/regions`: open data
 //!   for the public page and its downloads. Aggregate counts of the epidemic
 //!   form only, for the nation and the provinces; below the provinces counts
-//!   from 1 to 4 are suppressed. No sign-in, no personal data.
+//!   from 1 to 4 are withheld, and so are the counts that would reveal them
+//!   (the rule of `fangkong_domain::disclosure`, as every public route).
+//!   No sign-in, no personal data.
 
 use std::fmt::Write as _;
 
@@ -21,11 +23,14 @@ use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use fangkong_domain::disclosure::{self, Cell, SUPPRESS_BELOW};
 use fangkong_domain::form::{epidemic_form, Form, Values};
 use fangkong_domain::region::{Level, Region, NATION_CODE};
 use fangkong_domain::FieldError;
+use fangkong_service::publications::SUPPRESSED;
 use fangkong_service::reports::epoch;
 use fangkong_service::{Principal, ServiceError};
+use fangkong_store::RELEASE_FIELDS;
 
 use crate::api::bulletin::BulletinFiguresBody;
 use crate::api::{date_param, text_param, values_body, RegionBody, ValuesBody};
@@ -68,8 +73,6 @@ pub async fn calendar(State(state): State<AppState>) -> Json<CalendarBody> {
     })
 }
 
-/// Counts below this are not published for small areas.
-pub const SUPPRESS_BELOW: i64 = 5;
 /// The period of "new cases in the last days".
 const RECENT_DAYS: i64 = 14;
 
@@ -454,7 +457,8 @@ pub struct PublicRegionBody {
     pub cum_confirmed: Option<i64>,
     pub cum_deaths: Option<i64>,
     pub cum_recovered: Option<i64>,
-    /// Whether any count here was withheld (1 to 4 in a small area).
+    /// Whether any count here was withheld (1 to 4 in a small area, or one
+    /// that would reveal such a count); withheld counts are null (`x` in CSV).
     pub suppressed: bool,
 }
 
@@ -463,7 +467,8 @@ pub struct PublicRegionsBody {
     pub region: RegionBody,
     pub date: NaiveDate,
     pub today: NaiveDate,
-    /// Counts from 1 to this minus one are withheld below the provinces.
+    /// Counts from 1 to this minus one are withheld below the provinces,
+    /// with the counts that would reveal them.
     pub suppress_below: i64,
     pub regions: Vec<PublicRegionBody>,
 }
@@ -501,42 +506,71 @@ pub async fn public_regions(
         idx("new_deaths"),
         idx("new_recovered"),
     );
-    let rows = child_figures(&state, &region, date).await?;
+    let mut rows = child_figures(&state, &region, date).await?;
+    // by code, as every public route lists regions: the rule breaks ties by order
+    rows.sort_by(|a, b| a.0.code.as_str().cmp(b.0.code.as_str()));
+    let get = |v: &Values, i: Option<usize>| i.map_or(0, |i| v.get(i));
+    // the five published counts of each child, and which release field each one is
+    let counts: Vec<[i64; 5]> = rows
+        .iter()
+        .map(|(_, day, cumulative, new14)| {
+            [
+                day.as_ref().map_or(0, |v| get(v, ic)),
+                *new14,
+                get(cumulative, ic),
+                get(cumulative, id),
+                get(cumulative, ir),
+            ]
+        })
+        .collect();
+    const RELEASED_AS: [Option<&str>; 5] = [
+        Some("new_confirmed"),
+        None,
+        Some("cum_confirmed"),
+        Some("cum_deaths"),
+        Some("cum_recovered"),
+    ];
+    // one rule for every public route: the region as the parent of its
+    // children, per count, with whatever the day's releases withhold
+    let released = state.service.disclosure(date, date).await?;
+    let mut withheld = vec![[false; 5]; rows.len()];
+    for (k, name) in RELEASED_AS.iter().enumerate() {
+        let mut cells = vec![Cell {
+            parent: None,
+            value: counts.iter().map(|c| c[k]).sum(),
+            small: region.level > Level::Province,
+        }];
+        cells.extend(rows.iter().zip(&counts).map(|((c, ..), n)| Cell {
+            parent: Some(0),
+            value: n[k],
+            small: c.level > Level::Province,
+        }));
+        let field = name.and_then(|n| RELEASE_FIELDS.iter().position(|f| *f == n));
+        for (i, w) in disclosure::withhold(&cells).into_iter().skip(1).enumerate() {
+            let in_release = field.is_some_and(|f| released.is_withheld(date, &rows[i].0.code, f));
+            withheld[i][k] = w || in_release;
+        }
+    }
     let regions: Vec<PublicRegionBody> = rows
-        .into_iter()
-        .map(|(c, day, cumulative, new14)| {
-            let small = c.level > Level::Province;
-            let mut suppressed = false;
-            let mut publish = |n: i64| {
-                if small && n > 0 && n < SUPPRESS_BELOW {
-                    suppressed = true;
-                    None
-                } else {
-                    Some(n)
-                }
-            };
-            let get = |v: &Values, i: Option<usize>| i.map_or(0, |i| v.get(i));
-            let new_confirmed = publish(day.as_ref().map_or(0, |v| get(v, ic)));
-            let new14 = publish(new14);
-            let cum_confirmed = publish(get(&cumulative, ic));
-            let cum_deaths = publish(get(&cumulative, id));
-            let cum_recovered = publish(get(&cumulative, ir));
+        .iter()
+        .zip(counts.iter().zip(&withheld))
+        .map(|((c, ..), (n, w))| {
+            let publish = |k: usize| (!w[k]).then_some(n[k]);
             PublicRegionBody {
                 code: c.code.to_string(),
                 name: c.name.clone(),
                 level: c.level.name().to_owned(),
-                new_confirmed,
-                new14,
-                cum_confirmed,
-                cum_deaths,
-                cum_recovered,
-                suppressed,
+                new_confirmed: publish(0),
+                new14: publish(1),
+                cum_confirmed: publish(2),
+                cum_deaths: publish(3),
+                cum_recovered: publish(4),
+                suppressed: w.iter().any(|x| *x),
             }
         })
         .collect();
     if csv {
-        let cell =
-            |n: Option<i64>| n.map_or_else(|| format!("<{SUPPRESS_BELOW}"), |n| n.to_string());
+        let cell = |n: Option<i64>| n.map_or_else(|| SUPPRESSED.to_owned(), |n| n.to_string());
         let mut out = String::from(
             "region_code,name,date,new_confirmed,new14,cum_confirmed,cum_deaths,cum_recovered\n",
         );

@@ -6,7 +6,7 @@
 //! changed by someone else in between is refused with a conflict naming both
 //! versions, never overwritten.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use serde_json::json;
@@ -17,7 +17,7 @@ use fangkong_domain::FieldError;
 use fangkong_store::{CaseEntry, CaseFilter, ContactFilter, StoredCase};
 
 use super::persons::{Incoming, PersonResolver};
-use super::{at_site, may_touch_case, require_unit};
+use super::{at_site, may_touch_case, require_unit, visible};
 use crate::audit::append_audit;
 use crate::{Principal, Result, Service, ServiceError};
 use fangkong_domain::policy::{Action, Scope};
@@ -124,7 +124,7 @@ impl Service {
         let unit = self.region(new.reporting_unit.as_str()).await?;
         require_unit(who, Action::ReportCase, &unit)?;
         let home = self.region(new.person.home_region.as_str()).await?;
-        self.check_sources(&new.source_cases).await?;
+        self.check_sources(who, &new.source_cases).await?;
         let today = self.today();
         let mut case = Case::open(new, today).map_err(FieldError::from)?;
         let mut own_site = false;
@@ -292,23 +292,25 @@ impl Service {
             .await?)
     }
 
-    /// Every source case must exist.
-    pub(crate) async fn check_sources(&self, sources: &[CaseId]) -> Result<()> {
-        if sources.is_empty() {
-            return Ok(());
-        }
-        let found: HashSet<CaseId> = self
-            .store
-            .existing_cases(sources)
-            .await?
-            .into_iter()
-            .collect();
-        match sources.iter().find(|s| !found.contains(*s)) {
-            Some(missing) => {
-                Err(FieldError::new("source_case_id", format!("there is no case {missing}")).into())
+    /// Every source case must exist and be visible to `who`. A case the
+    /// caller cannot see answers exactly as one that does not exist (issue
+    /// 12: the source field was a way to probe other counties' case ids), so
+    /// a source case in another county is linked by a level that sees both.
+    pub(crate) async fn check_sources(&self, who: &Principal, sources: &[CaseId]) -> Result<()> {
+        for id in sources {
+            let seen = match self.store.case(id).await? {
+                Some(c) => visible(who, &c.entry.home_path, &c.entry.report_path),
+                None => false,
+            };
+            if !seen {
+                return Err(FieldError::new(
+                    "source_case_id",
+                    format!("there is no case {id} that {} can see", who.username),
+                )
+                .into());
             }
-            None => Ok(()),
         }
+        Ok(())
     }
 
     /// An admission names a facility in a known region.

@@ -74,7 +74,7 @@ impl Service {
         require_unit(who, Action::RegisterContacts, &unit)?;
         let home = self.region(new.person.home_region.as_str()).await?;
         let sources: Vec<CaseId> = new.links.iter().map(|l| l.source.clone()).collect();
-        self.check_sources(&sources).await?;
+        self.check_sources(who, &sources).await?;
         let registered = new.registered;
         let contact = Contact::register(new, self.today()).map_err(FieldError::from)?;
         let mut tx = self.store.begin().await?;
@@ -262,7 +262,7 @@ impl Service {
         link: ContactLink,
         expected_version: Option<u32>,
     ) -> Result<StoredContact> {
-        self.check_sources(std::slice::from_ref(&link.source))
+        self.check_sources(who, std::slice::from_ref(&link.source))
             .await?;
         let today = self.today();
         let action = (Action::RegisterContacts, "contact.link");

@@ -93,8 +93,19 @@
 //! severity_date, admission_date, outcome, outcome_date, imported,
 //! source_case_id, from_contact` — no name, ID number, phone, address, place of
 //! exposure or facility name; ages in ten-year bands (`0-9` … `80+`).
+//!
+//! It is **k-anonymous** (k = 5 by default, `--k`) on its quasi-identifiers:
+//! home region, reporting unit, sex, age band and every date. Regions are
+//! coarsened (as recorded → township → county → city → province) and dates
+//! (day → ISO week `2020-W02` → onset and report by week, the other dates
+//! withheld → onset and report by month `2020-01` → withheld), the
+//! least coarsening first, until withholding the rows still in groups
+//! smaller than k withholds at most one row in 10
+//! ([`fangkong_domain::disclosure::k_anonymize`]); those rows are left
+//! out. [`DeidentifiedSummary::note`] says the k reached and what was
+//! coarsened (the CLI prints it and writes it beside the file).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::sync::Arc;
 
@@ -108,7 +119,8 @@ use fangkong_domain::case::{
 use fangkong_domain::contact::{
     Contact, ContactId, ContactLink, Exposure, NewContact, ObservationPeriod, ObservationPlace,
 };
-use fangkong_domain::region::{Region, RegionCode};
+use fangkong_domain::disclosure::{k_anonymize, Anonymized, QuasiIds, DATE_LEVELS};
+use fangkong_domain::region::{Level, Region, RegionCode};
 use fangkong_domain::FieldError;
 use fangkong_store::{CaseEntry, CaseFilter, ContactEntry, Store, WriteTx};
 
@@ -1564,14 +1576,19 @@ impl Service {
     }
 
     /// The cases visible in a region (the principal's when `None`) as a
-    /// de-identified CSV (see the module docs); returns the number written.
+    /// de-identified CSV that is `k`-anonymous on its quasi-identifiers (see
+    /// the module docs); returns what was written and how.
     pub async fn export_cases_deidentified(
         &self,
         who: &Principal,
         region: Option<&str>,
+        k: usize,
         out: impl Write,
-    ) -> Result<u64> {
+    ) -> Result<DeidentifiedSummary> {
         who.require(Action::ExportDeidentified)?;
+        if !(1..=1000).contains(&k) {
+            return Err(FieldError::new("k", format!("must be from 1 to 1000, got {k}")).into());
+        }
         let region = match region {
             Some(code) => {
                 self.region_for(who, Action::ExportDeidentified, code)
@@ -1579,11 +1596,8 @@ impl Service {
             }
             None => who.region.clone(),
         };
-        let mut w = csv::Writer::from_writer(out);
-        w.write_record(DEIDENTIFIED_COLUMNS)
-            .map_err(anyhow::Error::from)?;
+        let mut cases = Vec::new();
         let mut after = None;
-        let mut n = 0u64;
         const PAGE: u32 = 5_000;
         loop {
             let page = self
@@ -1597,17 +1611,129 @@ impl Service {
                 .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.entry.case.id().clone());
-            for c in &page {
-                w.write_record(deidentified_row(&c.entry.case))
-                    .map_err(anyhow::Error::from)?;
-                n += 1;
-            }
-            if page.len() < PAGE as usize {
+            let full = page.len() == PAGE as usize;
+            cases.extend(page.into_iter().map(|c| c.entry.case));
+            if !full {
                 break;
             }
         }
+        // each region as a ladder: itself, then its township, county, city, province
+        let mut ladders: HashMap<String, Vec<String>> = HashMap::new();
+        let mut rows = Vec::with_capacity(cases.len());
+        for case in &cases {
+            let mut regions = Vec::with_capacity(2);
+            for code in [
+                case.person().home_region.as_str(),
+                case.reporting_unit().as_str(),
+            ] {
+                if !ladders.contains_key(code) {
+                    let lineage = self.lineage(code).await?;
+                    let ladder = REGION_LADDER
+                        .iter()
+                        .map(|target| {
+                            lineage
+                                .iter()
+                                .rev()
+                                .find(|r| r.level <= *target)
+                                .map_or_else(|| code.to_owned(), |r| r.code.to_string())
+                        })
+                        .collect();
+                    ladders.insert(code.to_owned(), ladder);
+                }
+                regions.push(ladders[code].clone());
+            }
+            let p = case.person();
+            let d = case.dates();
+            rows.push(QuasiIds {
+                regions,
+                fixed: vec![
+                    p.sex.name().to_owned(),
+                    p.age.map(|a| a.band().label()).unwrap_or_default(),
+                ],
+                // onset and report first: they are kept longest
+                dates: vec![
+                    d.onset,
+                    Some(d.report),
+                    d.first_visit,
+                    d.confirmation,
+                    d.exclusion,
+                    case.severity().map(|(_, d)| d),
+                    case.admission().map(|a| a.date),
+                    case.outcome().map(|(_, d)| d),
+                ],
+                primary_dates: 2,
+            });
+        }
+        let max_withheld = cases.len() / 10;
+        let plan = k_anonymize(&rows, k, max_withheld);
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(DEIDENTIFIED_COLUMNS)
+            .map_err(anyhow::Error::from)?;
+        let mut written = 0u64;
+        for ((case, q), kept) in cases.iter().zip(&rows).zip(&plan.kept) {
+            if *kept {
+                w.write_record(deidentified_row(case, q, &plan))
+                    .map_err(anyhow::Error::from)?;
+                written += 1;
+            }
+        }
         w.flush().map_err(anyhow::Error::from)?;
-        Ok(n)
+        Ok(DeidentifiedSummary {
+            written,
+            withheld: plan.withheld() as u64,
+            k,
+            k_reached: plan.k_reached,
+            region_level: REGION_LADDER[plan.region_level.min(REGION_LADDER.len() - 1)],
+            dates: DATE_LEVELS[plan.date_level.min(DATE_LEVELS.len() - 1)],
+        })
+    }
+}
+
+/// The levels the export's regions are coarsened to, finest first (index 0:
+/// each region as it is).
+const REGION_LADDER: [Level; 5] = [
+    Level::Grid,
+    Level::Township,
+    Level::County,
+    Level::City,
+    Level::Province,
+];
+
+/// What a de-identified export wrote, and how it reached k-anonymity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeidentifiedSummary {
+    /// Rows written.
+    pub written: u64,
+    /// Rows withheld: their quasi-identifiers were shared by fewer than `k` even coarsened.
+    pub withheld: u64,
+    /// The k asked for.
+    pub k: usize,
+    /// The smallest group of written rows sharing region, reporting unit,
+    /// sex, age band and dates (0 when nothing was written).
+    pub k_reached: usize,
+    /// The level regions were coarsened to (`grid`: not coarsened).
+    pub region_level: Level,
+    /// One of [`DATE_LEVELS`]: how dates were coarsened.
+    pub dates: &'static str,
+}
+
+impl DeidentifiedSummary {
+    /// One line for people: what was written, the k reached, what was coarsened.
+    pub fn note(&self) -> String {
+        format!(
+            "{} cases written, {} withheld; {}-anonymous (asked {}) on region, reporting unit, \
+             sex, age band and dates; regions {}, dates {}",
+            self.written,
+            self.withheld,
+            self.k_reached,
+            self.k,
+            if self.region_level == Level::Grid {
+                "as recorded".to_owned()
+            } else {
+                format!("coarsened to the {}", self.region_level.name())
+            },
+            self.dates
+        )
     }
 }
 
@@ -1634,31 +1760,36 @@ pub const DEIDENTIFIED_COLUMNS: [&str; 19] = [
     "from_contact",
 ];
 
-fn deidentified_row(case: &Case) -> [String; 19] {
-    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    let d = case.dates();
-    let p = case.person();
+fn deidentified_row(case: &Case, q: &QuasiIds, plan: &Anonymized) -> [String; 19] {
+    let date = |i: usize| q.date(i, plan.date_level);
+    let region = |i: usize| {
+        q.regions
+            .get(i)
+            .and_then(|l| l.get(plan.region_level).or(l.last()))
+            .cloned()
+            .unwrap_or_default()
+    };
     [
         case.id().to_string(),
-        p.home_region.to_string(),
-        case.reporting_unit().to_string(),
-        p.sex.name().to_owned(),
-        p.age.map(|a| a.band().label()).unwrap_or_default(),
-        date(d.onset),
-        date(d.first_visit),
-        d.report.to_string(),
-        date(d.confirmation),
-        date(d.exclusion),
+        region(0),
+        region(1),
+        q.fixed[0].clone(),
+        q.fixed[1].clone(),
+        date(0),
+        date(2),
+        date(1),
+        date(3),
+        date(4),
         case.classification().name().to_owned(),
         case.severity()
             .map(|(s, _)| s.name().to_owned())
             .unwrap_or_default(),
-        date(case.severity().map(|(_, d)| d)),
-        date(case.admission().map(|a| a.date)),
+        date(5),
+        date(6),
         case.outcome()
             .map(|(o, _)| o.name().to_owned())
             .unwrap_or_default(),
-        date(case.outcome().map(|(_, d)| d)),
+        date(7),
         case.origin().name().to_owned(),
         case.source_cases()
             .iter()

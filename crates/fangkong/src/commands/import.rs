@@ -91,11 +91,15 @@ pub enum ExportCommand {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// The line list of cases for researchers: no names, ID numbers, phones or addresses; ages in bands.
+    /// The line list of cases for researchers: no names, ID numbers, phones or addresses; ages in bands;
+    /// k-anonymous on region, reporting unit, sex, age band and dates (coarsened as needed).
     Cases {
         /// Required: the only export of cases offered is the de-identified one.
         #[arg(long)]
         deidentified: bool,
+        /// Every written row shares its region, reporting unit, sex, age band and dates with at least k-1 others.
+        #[arg(long, default_value_t = 5)]
+        k: usize,
         /// The region whose cases to export (default: your jurisdiction).
         #[arg(long)]
         region: Option<String>,
@@ -259,9 +263,10 @@ pub async fn export(g: &Global, cmd: ExportCommand) -> anyhow::Result<()> {
     match cmd {
         ExportCommand::Cases {
             deidentified,
+            k,
             region,
             output,
-        } => super::line_list::export_cases(&service, &who, deidentified, region, output).await,
+        } => super::line_list::export_cases(&service, &who, deidentified, k, region, output).await,
         ExportCommand::Reports {
             form,
             region,

@@ -136,11 +136,14 @@ fn report_import(
     Ok(())
 }
 
-/// `fangkong export cases --deidentified`.
+/// `fangkong export cases --deidentified [--k 5]`: the CSV, and a note of
+/// the k reached and what was coarsened on standard error (and beside the
+/// file, as `FILE.note.txt`).
 pub async fn export_cases(
     service: &Service,
     who: &Principal,
     deidentified: bool,
+    k: usize,
     region: Option<String>,
     output: Option<PathBuf>,
 ) -> anyhow::Result<()> {
@@ -151,24 +154,32 @@ pub async fn export_cases(
         Some(path) => {
             let f =
                 File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-            let n = service
-                .export_cases_deidentified(who, region.as_deref(), BufWriter::new(f))
+            let summary = service
+                .export_cases_deidentified(who, region.as_deref(), k, BufWriter::new(f))
                 .await?;
-            eprintln!("wrote {n} cases to {}", path.display());
+            let note_path = PathBuf::from(format!("{}.note.txt", path.display()));
+            std::fs::write(&note_path, format!("{}\n", summary.note()))
+                .with_context(|| format!("cannot write {}", note_path.display()))?;
+            eprintln!(
+                "{} to {} (note: {})",
+                summary.note(),
+                path.display(),
+                note_path.display()
+            );
         }
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            service
-                .export_cases_deidentified(who, region.as_deref(), &mut lock)
+            let summary = service
+                .export_cases_deidentified(who, region.as_deref(), k, &mut lock)
                 .await?;
             lock.flush()?;
+            eprintln!("{}", summary.note());
         }
     }
     Ok(())
 }
 
-/// The chain as JSON: `nodes` and `edges`, then the rest of the view.
 pub fn chain_json(view: &ChainView) -> Value {
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string());
     let nodes: Vec<Value> = view

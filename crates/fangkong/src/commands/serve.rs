@@ -122,7 +122,7 @@ async fn run_server(service: Service, listen: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    eprintln!("\nfangkong serving {} on http://{addr}/  (API: http://{addr}/api/openapi.json; Ctrl-C stops)", service.engine());
+    eprintln!("\nfangkong serving {} on http://{addr}/  (API: http://{addr}/api/v1/openapi.json; Ctrl-C stops)", service.engine());
     let service = Arc::new(service);
     tokio::spawn(daily_assessment(service.clone()));
     let state = AppState::new(service);
