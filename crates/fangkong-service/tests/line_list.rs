@@ -1120,13 +1120,26 @@ async fn every_rule_of_the_case_state_machine_is_enforced_through_storage() {
         future.report = far;
         let err = s.report_case(&sys, future, vec![]).await.unwrap_err();
         assert_eq!(rule_of(err), CaseRule::FutureDate.code(), "{e}");
+        let ancient = new_case("R-ancient", JIANGAN, JIANGAN, "0001-01-05", &[]);
+        let err = s.report_case(&sys, ancient, vec![]).await.unwrap_err();
+        assert_eq!(rule_of(err), CaseRule::DateTooEarly.code(), "{e}");
+        let mut backwards = new_case("R-backwards", JIANGAN, JIANGAN, "2020-01-05", &[]);
+        backwards.report = day("2020-01-04");
+        let err = s.report_case(&sys, backwards, vec![]).await.unwrap_err();
+        assert_eq!(rule_of(err), CaseRule::OnsetAfterReport.code(), "{e}");
     }
     // every rule but the replay's version check is in the table
     let covered: Vec<&str> = table.iter().map(|(r, _, _)| r.code()).collect();
     for rule in CaseRule::ALL {
         assert!(
             covered.contains(&rule.code())
-                || matches!(rule, CaseRule::FirstVisitBeforeOnset | CaseRule::VersionGap),
+                || matches!(
+                    rule,
+                    CaseRule::FirstVisitBeforeOnset
+                        | CaseRule::VersionGap
+                        | CaseRule::DateTooEarly
+                        | CaseRule::OnsetAfterReport
+                ),
             "{rule} has no row"
         );
     }
