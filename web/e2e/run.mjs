@@ -792,11 +792,13 @@ await test('logout-and-password', async (use) => {
     await change(PASSWORD, 'a new password 2020');
     await page.locator('[data-testid="password-status"].ok').waitFor();
     assert((await page.textContent('[data-testid="password-status"]')).includes('密码已修改'), 'changed');
+    await shot(page, 'password-zh.png', { fullPage: false });
     assert((await apiGet(page, '/api/v1/me')).status === 200, 'this session stays');
     assert((await apiGet(other, '/api/v1/me')).status === 401, 'the other session has ended');
     await switchLanguage(page);
     await ready(page);
     assert((await page.textContent('h2')).includes('Change password'), 'the page in English');
+    await shot(page, 'password-en.png', { fullPage: false });
     // the new password signs in; then back to the demo's
     await page.click('[data-testid="logout"]');
     await page.waitForURL(/\/login$/);

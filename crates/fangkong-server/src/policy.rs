@@ -211,14 +211,12 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         Ok(who) => who,
         Err(e) => return e.into_response(),
     };
-    if let Some(action) = actions.iter().find(|a| !who.may(**a)) {
-        if !actions.iter().any(|a| who.may(*a)) {
-            return ApiError::from(ServiceError::Refused {
-                role: who.role,
-                action: *action,
-            })
-            .into_response();
-        }
+    if !actions.iter().any(|a| who.may(*a)) {
+        return ApiError::from(ServiceError::Refused {
+            role: who.role,
+            action: actions[0],
+        })
+        .into_response();
     }
     req.extensions_mut().insert(Auth(who));
     next.run(req).await

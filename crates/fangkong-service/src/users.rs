@@ -437,16 +437,30 @@ impl Service {
     ) -> Result<()> {
         let user = self.administered_user(who, username).await?;
         let password = Password::parse(new_password)?;
-        let hash = hash_password(&password).await?;
+        self.replace_password(&user, &password, None, &who.username, "user.password.set")
+            .await
+    }
+
+    /// Store a new password for `user` and end their sessions but the one
+    /// of `keep`, forgetting their failed logins; audited as `action`.
+    async fn replace_password(
+        &self,
+        user: &StoredUser,
+        password: &Password,
+        keep: Option<&[u8]>,
+        actor: &str,
+        action: &str,
+    ) -> Result<()> {
+        let hash = hash_password(password).await?;
         let mut tx = self.store.begin().await?;
         tx.set_password_hash(user.id, &hash).await?;
-        let ended = tx.delete_sessions(user.id, None).await?;
+        let ended = tx.delete_sessions(user.id, keep).await?;
         self.forget_failures(tx.as_mut(), &account_key(&user.username))
             .await?;
         append_audit(
             tx.as_mut(),
-            &who.username,
-            "user.password.set",
+            actor,
+            action,
             "user",
             &format!("user/{}", user.username),
             None,
@@ -483,25 +497,15 @@ impl Service {
         if !verify_password(Some(user.password_hash.clone()), old_password).await? {
             return Err(FieldError::new("old_password", "is not the current password").into());
         }
-        let hash = hash_password(&password).await?;
-        let mut tx = self.store.begin().await?;
-        tx.set_password_hash(user.id, &hash).await?;
-        let ended = tx
-            .delete_sessions(user.id, Some(&token_hash(token)))
-            .await?;
-        self.forget_failures(tx.as_mut(), &account).await?;
-        append_audit(
-            tx.as_mut(),
+        let keep = token_hash(token);
+        self.replace_password(
+            &user,
+            &password,
+            Some(&keep),
             &user.username,
             "user.password",
-            "user",
-            &format!("user/{}", user.username),
-            None,
-            Some(json!({ "sessions_ended": ended })),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// The principal holding a live session token.
